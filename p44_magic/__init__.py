@@ -1,0 +1,49 @@
+"""p44_magic: IPython magics for the project44 REST API v4, answers as pandas DataFrames.
+
+``%load_ext p44_magic`` registers ``%p44_login``, ``%p44_logout``, ``%p44_status`` and
+``%p44`` / ``%%p44``. The same machinery works without IPython through :class:`P44Client`.
+"""
+
+from .auth import Secret, TokenHolder
+from .client import Exchange, P44Client, P44Warning
+from .errors import (
+    P44AuthError,
+    P44ConnectionError,
+    P44Error,
+    P44HTTPError,
+    P44PagingError,
+    P44TimeoutError,
+    P44UsageError,
+)
+from .frames import to_frame
+from .request import HttpRequest, parse_request
+
+__version__ = "0.1.0"
+__all__ = [
+    "Exchange",
+    "HttpRequest",
+    "P44AuthError",
+    "P44Client",
+    "P44ConnectionError",
+    "P44Error",
+    "P44HTTPError",
+    "P44PagingError",
+    "P44TimeoutError",
+    "P44UsageError",
+    "P44Warning",
+    "Secret",
+    "TokenHolder",
+    "load_ipython_extension",
+    "parse_request",
+    "to_frame",
+]
+
+
+def load_ipython_extension(ipython) -> None:
+    """Register the magics and make ``%config P44Magics`` work."""
+    from .magics import P44Magics
+
+    magics = P44Magics(shell=ipython, config=ipython.config)
+    ipython.register_magics(magics)
+    if magics not in ipython.configurables:
+        ipython.configurables.append(magics)

@@ -1,0 +1,554 @@
+"""P44Client: one pooled ``httpx.Client`` with the token holder, retries, error mapping and paging.
+
+Usable without IPython::
+
+    with P44Client(client_id="…", client_secret=secret, env="sandbox") as p44:
+        events = p44.frame("GET", f"/api/v4/shipments/{sid}/tracking/history", record_path="events")
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import random
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from .auth import AuthStyle, Secret, TokenHolder
+from .environments import TOKEN_PATH, base_url_for, check_base_url
+from .errors import (
+    P44AuthError,
+    P44ConnectionError,
+    P44Error,
+    P44HTTPError,
+    P44PagingError,
+    P44TimeoutError,
+    P44UsageError,
+)
+from .frames import to_frame
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_ANY_METHOD = frozenset({429})  # the request was not processed
+RETRY_IDEMPOTENT = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
+MAX_REDIRECTS = 5
+_MASK = "********"
+ProgressCallback = Callable[[int, int, int], None]  # pages done, pages in all, rows so far
+
+
+class P44Warning(UserWarning):
+    """project44's ``infoMessages`` on a successful answer."""
+
+
+@dataclass
+class Exchange:
+    """The last request and its answer, for inspection; ``Authorization`` is masked."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    status_code: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    elapsed: float | None = None
+    error: str | None = None
+
+    def __repr__(self) -> str:
+        status = self.status_code if self.status_code is not None else "no answer"
+        return f"<Exchange {self.method} {self.url} → {status}>"
+
+
+class P44Client:
+    """A project44 API session: base URL, credentials, token holder and one connection pool.
+
+    ``env`` is ``na`` (default), ``eu``, ``sandbox`` or ``demo`` (starts the built-in demo API on
+    127.0.0.1 and uses its credentials); ``base_url`` overrides it. ``auth`` is ``basic`` (HTTP
+    Basic) or ``form`` (form fields). Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        client_secret: str | Secret | None = None,
+        *,
+        env: str | None = None,
+        base_url: str | None = None,
+        auth: AuthStyle = "basic",
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_retry_after: float = 60.0,
+        max_concurrency: int = 8,
+    ) -> None:
+        if auth not in ("basic", "form"):
+            raise P44UsageError(f"Unknown auth style {auth!r}.", hint="Use basic or form.")
+        self.env = (env or "na").lower() if not base_url else "custom"
+        if base_url:
+            self.base_url = check_base_url(base_url)
+        elif self.env == "demo":
+            from .demo import start_demo_server
+
+            demo = start_demo_server()
+            self.base_url = demo.base_url
+            client_id = client_id or demo.client_id
+            client_secret = client_secret or demo.client_secret
+        else:
+            self.base_url = base_url_for(self.env)
+        if not client_id or not client_secret:
+            raise P44UsageError(
+                "A client id and a client secret are needed.",
+                hint="Give them, or set P44_CLIENT_ID and P44_CLIENT_SECRET.",
+            )
+        self.client_id = client_id
+        self.auth_style = auth
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+        self.max_concurrency = max_concurrency
+        self.requests_sent = 0
+        self.last_exchange: Exchange | None = None
+        self.notices: list[str] = []  # things the user should be told (capped waits, …)
+        self._counter_lock = threading.Lock()
+        self._origin = httpx.URL(self.base_url)
+        self._token_holder = TokenHolder(
+            self.base_url + TOKEN_PATH, client_id, Secret(client_secret), auth
+        )
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,  # followed by hand, so the token never leaves the host
+            headers={"Accept": "application/json", "User-Agent": "p44_magic/0.1"},
+            limits=httpx.Limits(max_connections=max(10, max_concurrency * 2)),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<P44Client {self.base_url} client_id={self.client_id!r} auth={self.auth_style} "
+            f"{'token held' if self._token_holder.has_token else 'no token'}>"
+        )
+
+    def __enter__(self) -> P44Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Forget token and secret and close the connection pool."""
+        self._token_holder.forget()
+        self._http.close()
+
+    @property
+    def token_fetches(self) -> int:
+        return self._token_holder.token_fetches
+
+    def status(self) -> dict[str, Any]:
+        """Base URL, client id, auth style, token age and counters (never the token)."""
+        age = self._token_holder.token_age
+        return {
+            "base_url": self.base_url,
+            "client_id": self.client_id,
+            "auth": self.auth_style,
+            "token": "held" if self._token_holder.has_token else "none",
+            "token_age_s": None if age is None else round(age, 1),
+            "requests": self.requests_sent,
+            "token_fetches": self.token_fetches,
+        }
+
+    def invalidate_token(self) -> None:
+        """Treat the held token as rejected, so the next request fetches a new one."""
+        self._token_holder.invalidate()
+
+    def login(self) -> None:
+        """Fetch a token now, so wrong credentials fail here and not at the first query."""
+        holder = self._token_holder
+
+        def attempt() -> None:
+            flow = holder.fetch_flow()
+            try:
+                flow.send(self._http.send(next(flow)))
+            except StopIteration:
+                pass
+            finally:
+                flow.close()
+
+        self._with_retries("POST", self.base_url + TOKEN_PATH, attempt, idempotent=True)
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        content: str | bytes | None = None,
+    ) -> httpx.Response:
+        """Send one request (token, retries, redirects handled); 4xx/5xx raise P44HTTPError."""
+        response, _ = self._request(method, path, params, json, headers, content)
+        return response
+
+    def frame(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        content: str | bytes | None = None,
+        *,
+        record_path: str | None = None,
+        meta: Sequence[str] | str | None = None,
+        all_pages: bool = False,
+        max_pages: int | None = None,
+        parse_dates: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> pd.DataFrame | str | None:
+        """Send a request and turn its JSON answer into a DataFrame (see :func:`to_frame`).
+
+        A 204 gives None; a non-JSON answer gives its text. ``all_pages`` joins every page of a
+        ``page``/``pageSize`` (or ``size``) search.
+        """
+        if all_pages:
+            answer = self.all_pages(
+                method, path, params, json, headers, content, max_pages=max_pages, progress=progress
+            )
+        else:
+            answer = self.answer(method, path, params, json, headers, content)
+        if answer is None or isinstance(answer, str):
+            return answer
+        return to_frame(answer, record_path=record_path, meta=meta, parse_dates=parse_dates)
+
+    def answer(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        content: str | bytes | None = None,
+    ) -> Any:
+        """The parsed answer: JSON as Python objects, text when not JSON, None for no content."""
+        _, body = self._request(method, path, params, json, headers, content)
+        _warn_info_messages(body)
+        return body
+
+    def all_pages(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        content: str | bytes | None = None,
+        *,
+        max_pages: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Every page of a ``{paginationInfo, results}`` search joined in page order.
+
+        The first page gives ``paginationInfo.total``; the rest are fetched concurrently (at most
+        ``max_concurrency`` at once). The row count must match ``total`` (unless ``max_pages``
+        cut it short) and any failed page fails the whole call: never partial data.
+        """
+        url = self.url_for(path)
+        query = dict(url.params.multi_items())
+        query.update({k: str(v) for k, v in (params or {}).items()})
+        first_page = int(query.get("page", 1))
+        size_key = "size" if "size" in query and "pageSize" not in query else "pageSize"
+        query["page"] = str(first_page)
+        base = url.copy_with(query=None)
+
+        def fetch(page: int) -> dict[str, Any]:
+            page_query = {**query, "page": str(page)}
+            _, body = self._request(method, str(base), page_query, json, headers, content, True)
+            if not (isinstance(body, dict) and isinstance(body.get("results"), list)):
+                raise P44PagingError(
+                    f"--all-pages: page {page} is not a {{paginationInfo, results}} answer.",
+                    hint="Use --all-pages only on search endpoints that page.",
+                )
+            return body
+
+        first = fetch(first_page)
+        total = _int_or_none((first.get("paginationInfo") or {}).get("total"))
+        if total is None:
+            raise P44PagingError(
+                "--all-pages: the answer has no paginationInfo.total, so the page count is unknown."
+            )
+        info = first["paginationInfo"]
+        size = _int_or_none(query.get(size_key)) or _int_or_none(info.get(size_key))
+        size = size or _int_or_none(info.get("size")) or len(first["results"]) or 1
+        last_page = max(first_page, math.ceil(total / size))
+        if max_pages is not None:
+            last_page = min(last_page, first_page + max(max_pages, 1) - 1)
+        pages = list(range(first_page + 1, last_page + 1))
+        results: dict[int, list[Any]] = {first_page: first["results"]}
+        rows = len(first["results"])
+        if progress:
+            progress(1, len(pages) + 1, rows)
+        with ThreadPoolExecutor(max_workers=max(1, self.max_concurrency)) as pool:
+            futures = {page: pool.submit(fetch, page) for page in pages}
+            for page, future in futures.items():
+                try:
+                    body = future.result()
+                except P44Error as error:
+                    for other in futures.values():
+                        other.cancel()
+                    raise P44PagingError(
+                        f"--all-pages: page {page} of {last_page} failed, so no rows are returned."
+                        f"\n{error.message}",
+                        hint=error.hint,
+                    ) from None
+                page_total = _int_or_none((body.get("paginationInfo") or {}).get("total"))
+                if page_total is not None and page_total != total:
+                    raise P44PagingError(
+                        f"--all-pages: paginationInfo.total changed from {total} to {page_total} "
+                        f"while paging (page {page}); the data moved, so run the cell again."
+                    )
+                results[page] = body["results"]
+                rows += len(body["results"])
+                if progress:
+                    progress(len(results), len(pages) + 1, rows)
+        joined = [row for page in sorted(results) for row in results[page]]
+        expected = total - (first_page - 1) * size
+        complete = last_page >= math.ceil(total / size)
+        if complete and len(joined) != expected:
+            raise P44PagingError(
+                f"--all-pages: got {len(joined)} rows, but paginationInfo.total "
+                f"promised {expected}.",
+                hint="The data changed while paging, or the server pages differently: run again.",
+            )
+        return {"paginationInfo": {**info, "pagesFetched": len(results)}, "results": joined}
+
+    # -- internals --------------------------------------------------------------------------
+
+    def url_for(self, target: str) -> httpx.URL:
+        """An absolute URL on the configured host; other hosts are refused."""
+        if target.startswith(("http://", "https://")):
+            url = httpx.URL(target)
+            if not _same_origin(url, self._origin):
+                raise P44UsageError(
+                    f"Refusing {url.scheme}://{url.host}: requests go only to {self.base_url}.",
+                    hint="Use a path such as /api/v4/... (the token is sent only to your host).",
+                )
+            return url
+        if not target.startswith("/"):
+            target = "/" + target
+        return httpx.URL(self.base_url + target)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+        content: str | bytes | None,
+        idempotent: bool | None = None,
+    ) -> tuple[httpx.Response, Any]:
+        method = method.upper()
+        url = self.url_for(path)
+        if json_body is not None:
+            content = json.dumps(json_body)
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        request = self._http.build_request(
+            method, url, params=params, headers=headers, content=content
+        )
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS or url.path.endswith("/search")
+        exchange = Exchange(
+            method=method,
+            url=str(request.url),
+            request_headers=_masked(request.headers),
+            request_body=content.decode("utf-8", "replace") if content else None,
+        )
+        self.last_exchange = exchange
+        started = time.monotonic()
+        try:
+            response = self._with_retries(
+                method, str(request.url), lambda: self._send(request), idempotent
+            )
+        except P44Error as error:
+            exchange.error = error.message
+            raise
+        exchange.elapsed = time.monotonic() - started
+        exchange.status_code = response.status_code
+        exchange.response_headers = dict(response.headers)
+        exchange.request_headers = _masked(response.request.headers)
+        body = decode_body(response)
+        exchange.body = body
+        if response.status_code >= 400:
+            raise P44HTTPError.from_answer(
+                status_code=response.status_code,
+                reason=response.reason_phrase,
+                method=method,
+                url=str(request.url),
+                body=body,
+                attempts=getattr(response, "p44_attempts", 1),
+            )
+        return response, body
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send with the token holder; follow up to 5 redirects, dropping auth off the host."""
+        auth: httpx.Auth | None = self._token_holder
+        for _ in range(MAX_REDIRECTS + 1):
+            with self._counter_lock:
+                self.requests_sent += 1
+            response = self._http.send(request, auth=auth)
+            response.read()
+            if not response.is_redirect:
+                return response
+            target = request.url.join(response.headers["Location"])
+            method, content = request.method, request.content
+            if response.status_code == 303 or (
+                response.status_code in (301, 302) and method == "POST"
+            ):
+                method, content = "GET", None
+            headers = {
+                k: v
+                for k, v in request.headers.items()
+                if k.lower() not in ("authorization", "host", "content-length")
+                and not (content is None and k.lower() == "content-type")
+            }
+            if not _same_origin(target, self._origin):
+                auth = None  # the token stays with the configured host
+            request = httpx.Request(method, target, headers=headers, content=content)
+        raise P44ConnectionError(
+            f"Too many redirects (more than {MAX_REDIRECTS}) for {request.method} {request.url}.",
+            hint="The server is redirecting in a loop; check the base URL.",
+        )
+
+    def _with_retries(
+        self, method: str, url: str, send: Callable[[], Any], idempotent: bool
+    ) -> Any:
+        """Run ``send`` with bounded retries: 429 always, 5xx and broken connections only when
+        ``idempotent``; a failing token endpoint is retried too (the data request was not sent)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            may_retry = attempt <= self.retries
+            try:
+                result = send()
+            except P44AuthError as error:
+                if may_retry and error.status_code in (RETRY_ANY_METHOD | RETRY_IDEMPOTENT):
+                    time.sleep(self._backoff(attempt))
+                    continue
+                raise
+            except httpx.TimeoutException as error:
+                kind = "connect" if isinstance(error, httpx.ConnectTimeout) else "answer"
+                raise P44TimeoutError(
+                    f"No {kind} within {self.timeout:g} s for {method} {url}.",
+                    hint="The server is slow or unreachable; raise %config P44Magics.timeout "
+                    "or try again.",
+                ) from None
+            except httpx.ConnectError:
+                raise P44ConnectionError(
+                    f"Could not connect to {self._origin.host}:{self._origin.port or ''} "
+                    f"for {method} {url}.".replace(":" + " ", " "),
+                    hint="Check the base URL and your network (is the server running?).",
+                ) from None
+            except (httpx.TransportError, httpx.DecodingError) as error:
+                if idempotent and may_retry:
+                    time.sleep(self._backoff(attempt))
+                    continue
+                raise P44ConnectionError(
+                    f"The connection broke during {method} {url} ({type(error).__name__}).",
+                    hint="Try again; a request that changes data was not resent automatically."
+                    if not idempotent
+                    else "Tried several times; check the network and try again.",
+                ) from None
+            if not isinstance(result, httpx.Response):
+                return result
+            status = result.status_code
+            retryable = status in RETRY_ANY_METHOD or (idempotent and status in RETRY_IDEMPOTENT)
+            if retryable and may_retry:
+                time.sleep(self._retry_delay(result, attempt))
+                continue
+            result.p44_attempts = attempt
+            return result
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        return random.uniform(0, self.backoff * 2 ** (attempt - 1))
+
+    def _retry_delay(self, response: httpx.Response, attempt: int) -> float:
+        """``Retry-After`` (seconds or HTTP date) when given, capped; else backoff."""
+        header = response.headers.get("Retry-After")
+        delay = _parse_retry_after(header) if header else None
+        if delay is None:
+            return self._backoff(attempt)
+        if delay > self.max_retry_after:
+            self.notices.append(
+                f"The server asked to wait {delay:.0f} s (Retry-After); waited "
+                f"{self.max_retry_after:.0f} s instead (%config P44Magics.max_retry_after)."
+            )
+            return self.max_retry_after
+        return delay
+
+
+def decode_body(response: httpx.Response) -> Any:
+    """JSON as Python objects; None for an empty answer; text when the answer is not JSON."""
+    raw = response.content
+    if response.status_code == 204 or not raw.strip():
+        return None
+    content_type = response.headers.get("Content-Type", "")
+    looks_json = "json" in content_type or raw.lstrip()[:1] in (b"{", b"[")
+    if looks_json:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    return response.text
+
+
+def _warn_info_messages(body: Any) -> None:
+    if isinstance(body, dict):
+        for item in body.get("infoMessages") or []:
+            if isinstance(item, dict) and item.get("message"):
+                severity = item.get("severity", "INFO")
+                warnings.warn(f"project44 {severity}: {item['message']}", P44Warning, stacklevel=4)
+
+
+def _parse_retry_after(value: str) -> float | None:
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _same_origin(url: httpx.URL, origin: httpx.URL) -> bool:
+    return (url.scheme, url.host, url.port) == (origin.scheme, origin.host, origin.port)
+
+
+def _masked(headers: httpx.Headers) -> dict[str, str]:
+    out = {}
+    for key, value in headers.items():
+        if key.lower() in ("authorization", "proxy-authorization"):
+            scheme = value.split(" ", 1)[0]
+            value = f"{scheme} {_MASK}"
+        out[key] = value
+    return out
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

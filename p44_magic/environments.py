@@ -1,0 +1,59 @@
+"""project44 hosts by environment name, and the rule that credentials only travel over HTTPS."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from .errors import P44UsageError
+
+#: Documented project44 API hosts. ``demo`` is resolved at login time (a local server).
+ENVIRONMENTS: dict[str, str] = {
+    "na": "https://na12.api.project44.com",
+    "eu": "https://eu12.api.project44.com",
+    "sandbox": "https://na12.api.sandbox.p-44.com",
+}
+ENVIRONMENT_NAMES = (*ENVIRONMENTS, "demo")
+TOKEN_PATH = "/api/v4/oauth2/token"
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and 127.0.0.0/8 / ::1 literals."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str) -> str:
+    """Validate a base URL and return it without a trailing slash.
+
+    Credentials travel only over HTTPS; plain ``http://`` is allowed for loopback hosts only
+    (the demo API and local test servers).
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise P44UsageError(
+            f"Base URL {url!r} is not an http(s) URL.",
+            hint="Give e.g. --base-url https://na12.api.project44.com or --env na|eu|sandbox|demo.",
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise P44UsageError(
+            f"Refusing plain http:// for {parts.hostname}: credentials travel only over HTTPS.",
+            hint="Use an https:// base URL (http:// is allowed for 127.0.0.1/localhost only).",
+        )
+    if parts.query or parts.fragment:
+        raise P44UsageError(f"Base URL {url!r} must not carry a query or fragment.")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def base_url_for(env: str) -> str:
+    """The base URL of a named production/sandbox environment."""
+    try:
+        return ENVIRONMENTS[env.lower()]
+    except KeyError:
+        names = ", ".join(ENVIRONMENT_NAMES)
+        raise P44UsageError(f"Unknown environment {env!r}.", hint=f"Use one of: {names}.") from None

@@ -1,0 +1,165 @@
+"""The P44Error family: every failure a user can cause, with a short message and what to do.
+
+Messages never contain a client secret or an access token: they are built only from the
+status, method, URL and project44's own error fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STATUS_HINTS = {
+    400: "Check the request body and query parameters against the API reference.",
+    401: "The API refused a freshly issued token: check the client application's roles in "
+    "project44's user management, or log in again with %p44_login.",
+    403: "The client application lacks the role for this request: grant it in project44's "
+    "user management.",
+    404: "Check the path and the ids in it.",
+    405: "Check the HTTP method for this path.",
+    409: "The request conflicts with existing data; check the identifiers.",
+    429: "project44 is rate limiting this client; wait a little and run the cell again.",
+}
+
+
+class P44Error(Exception):
+    """Base of every error p44_magic raises on purpose. ``str()`` is safe to show to a user."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class P44UsageError(P44Error):
+    """Bad magic options, request-cell syntax, unknown ``{{name}}`` or refused URL."""
+
+
+class P44AuthError(P44Error):
+    """The token endpoint refused or failed: carries OAuth's ``error`` / ``error_description``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        error: str | None = None,
+        error_description: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status_code = status_code
+        self.error = error
+        self.error_description = error_description
+
+    @classmethod
+    def from_token_response(cls, status_code: int, body: Any, url: str) -> P44AuthError:
+        """Build from the token endpoint's answer (OAuth-style body when there is one)."""
+        error = description = None
+        if isinstance(body, dict):
+            error = _text(body.get("error"))
+            description = _text(body.get("error_description")) or _text(body.get("errorMessage"))
+        words = ": ".join(w for w in (error, description) if w)
+        message = f"Login failed: token endpoint answered HTTP {status_code}"
+        message += f" ({words})" if words else ""
+        message += f" at {url}."
+        if status_code in (400, 401):
+            hint = "Check the client id and secret (and --auth basic|form) and log in again."
+        elif status_code == 403:
+            hint = "This client application may not request tokens; check it in project44."
+        else:
+            hint = "The token service had a problem; try again in a moment."
+        return cls(
+            message,
+            status_code=status_code,
+            error=error,
+            error_description=description,
+            hint=hint,
+        )
+
+
+class P44HTTPError(P44Error):
+    """A data endpoint answered 4xx/5xx. Carries project44's error fields for support."""
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        method: str,
+        url: str,
+        reason: str = "",
+        error_message: str | None = None,
+        messages: list[str] | None = None,
+        support_reference_id: str | None = None,
+        body: Any = None,
+        attempts: int = 1,
+    ) -> None:
+        self.status_code = status_code
+        self.method = method
+        self.url = url
+        self.reason = reason
+        self.error_message = error_message
+        self.messages = messages or []
+        self.support_reference_id = support_reference_id
+        self.body = body
+        self.attempts = attempts
+        head = f"HTTP {status_code} {reason}".rstrip() + f" from {method} {url}"
+        if error_message:
+            head += f": {error_message}"
+        lines = [head]
+        lines += [f"  - {m}" for m in self.messages if m and m != error_message]
+        if support_reference_id:
+            lines.append(
+                f"supportReferenceId: {support_reference_id} (quote it to project44 support)"
+            )
+        if attempts > 1:
+            lines.append(f"Tried {attempts} times.")
+        hint = _STATUS_HINTS.get(status_code)
+        if hint is None and status_code >= 500:
+            hint = "project44 had a passing problem; run the cell again in a moment."
+        super().__init__("\n".join(lines), hint=hint)
+
+    @classmethod
+    def from_answer(
+        cls, *, status_code: int, reason: str, method: str, url: str, body: Any, attempts: int = 1
+    ) -> P44HTTPError:
+        """Build from a parsed error body in project44's documented shape (or anything else)."""
+        error_message = support_id = None
+        messages: list[str] = []
+        if isinstance(body, dict):
+            error_message = _text(body.get("errorMessage")) or _text(body.get("error_description"))
+            support_id = _text(body.get("supportReferenceId"))
+            for item in body.get("errors") or []:
+                if isinstance(item, dict) and item.get("message"):
+                    messages.append(_text(item.get("message")) or "")
+        elif isinstance(body, str) and body.strip() and "<html" not in body[:200].lower():
+            error_message = body.strip().splitlines()[0][:200]
+        return cls(
+            status_code=status_code,
+            method=method,
+            url=url,
+            reason=reason,
+            error_message=error_message,
+            messages=messages,
+            support_reference_id=support_id,
+            body=body,
+            attempts=attempts,
+        )
+
+
+class P44ConnectionError(P44Error):
+    """The server could not be reached, or the connection broke."""
+
+
+class P44TimeoutError(P44ConnectionError):
+    """No answer within the timeout."""
+
+
+class P44PagingError(P44Error):
+    """``--all-pages`` could not return every row: never partial data silently."""
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,88 @@
+"""The ipywidgets login form: one function builds the widgets, one handler does the work.
+
+The secret box is blanked as soon as it has been used (success or failure), so no secret stays in
+the widget state that a notebook saves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as widgets
+
+from .errors import P44Error
+
+#: Dropdown label → environment name; "custom" shows the URL box.
+ENVIRONMENT_CHOICES = (
+    ("NA production", "na"),
+    ("EU production", "eu"),
+    ("Sandbox", "sandbox"),
+    ("Demo", "demo"),
+    ("Custom URL", "custom"),
+)
+LoginCallback = Callable[[str, str, str, str | None], str]  # id, secret, env, base URL → line
+
+
+class LoginForm:
+    """Client id, secret (password box), environment, Log in button and a status line.
+
+    ``login(client_id, secret, env, base_url)`` does the work and returns the success line, or
+    raises :class:`P44Error` whose message is shown in the status line.
+    """
+
+    def __init__(self, login: LoginCallback, client_id: str = "", env: str = "na") -> None:
+        self._login = login
+        self.client_id = widgets.Text(value=client_id, description="Client ID")
+        self.secret = widgets.Password(value="", description="Client secret")
+        known = {value for _, value in ENVIRONMENT_CHOICES}
+        self.environment = widgets.Dropdown(
+            options=ENVIRONMENT_CHOICES,
+            value=env if env in known else "na",
+            description="Environment",
+        )
+        self.base_url = widgets.Text(value="", description="Base URL", placeholder="https://…")
+        self.button = widgets.Button(description="Log in", button_style="primary")
+        self.status = widgets.HTML(value="")
+        self.inputs = widgets.VBox(
+            [self.client_id, self.secret, self.environment, self.base_url, self.button]
+        )
+        self.widget = widgets.VBox([self.inputs, self.status])
+        self._show_url_box()
+        self.environment.observe(lambda _: self._show_url_box(), names="value")
+        self.button.on_click(lambda _: self.submit())
+        self.secret.on_submit(lambda _: self.submit())
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _show_url_box(self) -> None:
+        custom = self.environment.value == "custom"
+        self.base_url.layout.display = None if custom else "none"
+
+    def submit(self) -> None:
+        """Log in with what the form holds; blank the secret whatever happens."""
+        secret = self.secret.value
+        self.secret.value = ""
+        self.button.disabled = True
+        self.status.value = "Logging in…"
+        env = self.environment.value
+        base_url = self.base_url.value.strip() or None if env == "custom" else None
+        try:
+            line = self._login(self.client_id.value.strip(), secret, env, base_url)
+        except P44Error as error:
+            self.status.value = _html_line(f"❌ {error}")
+            self.button.disabled = False
+            return
+        finally:
+            del secret
+        self.inputs.children = ()
+        self.status.value = _html_line(f"✅ {line}")
+        self.widget.children = (self.status,)
+
+
+def _html_line(text: str) -> str:
+    from html import escape
+
+    return "<br>".join(escape(part) for part in text.splitlines())

@@ -1,0 +1,325 @@
+"""P44Magics: parse the magic line/cell, call the client, display. Nothing else lives here."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import warnings
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Enum, Float, Int, Unicode
+
+from .auth import Secret
+from .client import P44Client, P44Warning
+from .environments import ENVIRONMENT_NAMES
+from .errors import P44Error, P44UsageError
+from .frames import NOTE_ATTR, to_frame
+from .request import HttpRequest, parse_request, parse_request_line, substitute_request
+
+LAST_EXCHANGE_NAME = "_p44_last"
+_SECRET_HINT = (
+    "Put the secret in a variable and pass --client-secret $name, set P44_CLIENT_SECRET, "
+    "or run %p44_login without it to get the login form or a prompt."
+)
+
+
+@magics_class
+class P44Magics(Magics):
+    """``%p44_login``, ``%p44_logout``, ``%p44_status`` and ``%p44`` / ``%%p44``.
+
+    Options set with ``%config P44Magics.<name> = value``.
+    """
+
+    env = Unicode("na", help="Default environment: na, eu, sandbox or demo.").tag(config=True)
+    base_url = Unicode("", help="Default base URL (overrides env when set).").tag(config=True)
+    auth = Enum(["basic", "form"], "basic", help="How the client credentials are sent.").tag(
+        config=True
+    )
+    timeout = Float(30.0, help="Seconds to wait for an answer.").tag(config=True)
+    retries = Int(3, help="Retries for 429 (and 5xx on idempotent requests).").tag(config=True)
+    max_retry_after = Float(60.0, help="Cap on a server's Retry-After wait, seconds.").tag(
+        config=True
+    )
+    max_concurrency = Int(8, help="Pages fetched at once by --all-pages.").tag(config=True)
+    parse_dates = Bool(True, help="Turn ISO 8601 timestamp columns into datetimes.").tag(
+        config=True
+    )
+    progress = Bool(True, help="Show progress while --all-pages fetches pages.").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.client: P44Client | None = None
+
+    # -- login ------------------------------------------------------------------------------
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("--env", help="na (default), eu, sandbox or demo (built-in local demo API).")
+    @argument("--base-url", help="Base URL instead of --env (https://, or http:// on loopback).")
+    @argument("--client-id", help="Client application id (else $P44_CLIENT_ID).")
+    @argument("--client-secret", help="$name of a variable holding the secret.")
+    @argument("--auth", choices=["basic", "form"], help="Send credentials by HTTP Basic or form.")
+    @argument("--form", action="store_true", help="Always show the login form.")
+    @line_magic
+    def p44_login(self, line: str) -> None:
+        """Log in to project44: fetch a token now and keep it for this session."""
+        args = parse_argstring(self.p44_login, line)
+        try:
+            env = args.env or os.environ.get("P44_ENV") or self.env
+            base_url = args.base_url or os.environ.get("P44_BASE_URL") or self.base_url or None
+            if args.env:
+                base_url = args.base_url  # an explicit --env beats a configured base URL
+            client_id = args.client_id or os.environ.get("P44_CLIENT_ID")
+            secret = self._secret_from(args.client_secret)
+            if secret is None and os.environ.get("P44_CLIENT_SECRET"):
+                secret = Secret(os.environ["P44_CLIENT_SECRET"])
+            have_both = bool(client_id and secret)
+            if args.form or (not have_both and env != "demo" and self._shows_widgets()):
+                self._show_form(client_id or "", env, args.auth)
+                return
+            if not have_both and env != "demo":
+                client_id, secret = self._prompt(client_id)
+            print(self._login(client_id, secret, env, base_url, args.auth))
+        except P44Error as error:
+            raise UsageError(str(error)) from None
+
+    @line_magic
+    def p44_logout(self, line: str = "") -> None:
+        """Forget the token and the credentials."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        print("Logged out: token and credentials forgotten.")
+
+    @line_magic
+    def p44_status(self, line: str = "") -> None:
+        """Base URL, client id, auth style, token age, requests and token fetches."""
+        if self.client is None:
+            print("Not logged in. Run %p44_login.")
+            return
+        status = self.client.status()
+        age = status["token_age_s"]
+        print(
+            f"base URL:      {status['base_url']}\n"
+            f"client id:     {status['client_id']}\n"
+            f"auth:          {status['auth']}\n"
+            f"token:         {status['token']}"
+            + (f" (age {_duration(age)})" if age is not None else "")
+            + f"\nrequests:      {status['requests']}\n"
+            f"token fetches: {status['token_fetches']}"
+        )
+
+    def _login(
+        self,
+        client_id: str | None,
+        secret: Secret | str | None,
+        env: str,
+        base_url: str | None,
+        auth: str | None = None,
+    ) -> str:
+        """Build a client, fetch its first token, keep it; return the success line."""
+        if env not in ENVIRONMENT_NAMES and env != "custom" and not base_url:
+            raise P44UsageError(
+                f"Unknown environment {env!r}.", hint=f"Use one of {', '.join(ENVIRONMENT_NAMES)}."
+            )
+        client = P44Client(
+            client_id or None,
+            secret or None,
+            env=env,
+            base_url=base_url,
+            auth=auth or self.auth,
+            timeout=self.timeout,
+            retries=self.retries,
+            max_retry_after=self.max_retry_after,
+            max_concurrency=self.max_concurrency,
+        )
+        try:
+            client.login()
+        except P44Error:
+            client.close()
+            raise
+        if self.client is not None:
+            self.client.close()
+        self.client = client
+        where = client.base_url + (f" ({client.env})" if client.env != "custom" else "")
+        return (
+            f"Logged in to {where} as client {client.client_id} "
+            f"({client.auth_style} auth): a token is held for this session."
+        )
+
+    def _secret_from(self, option: str | None) -> Secret | None:
+        if option is None:
+            return None
+        name = option[1:] if option.startswith("$") else None
+        if not name or not name.isidentifier():
+            raise P44UsageError(
+                "--client-secret takes $name, not the secret itself.", hint=_SECRET_HINT
+            )
+        if name not in self.shell.user_ns:
+            raise P44UsageError(
+                f"--client-secret ${name}: no variable named {name!r}.", hint=_SECRET_HINT
+            )
+        value = self.shell.user_ns[name]
+        if not isinstance(value, str | Secret) or not value:
+            raise P44UsageError(
+                f"--client-secret ${name}: the variable must hold a non-empty string."
+            )
+        return Secret(value)
+
+    def _shows_widgets(self) -> bool:
+        return getattr(self.shell, "kernel", None) is not None
+
+    def _show_form(self, client_id: str, env: str, auth: str | None) -> None:
+        from IPython.display import display
+
+        from .login_form import LoginForm
+
+        def login(form_id: str, secret: str, form_env: str, base_url: str | None) -> str:
+            return self._login(
+                form_id, Secret(secret) if secret else None, form_env, base_url, auth
+            )
+
+        display(LoginForm(login, client_id=client_id, env=env))
+
+    def _prompt(self, client_id: str | None) -> tuple[str, Secret]:
+        print("project44 login (no widgets here, so asking in the terminal).")
+        if not client_id:
+            client_id = input("Client ID: ").strip()
+        return client_id, Secret(getpass.getpass("Client secret: "))
+
+    # -- requests ---------------------------------------------------------------------------
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("words", nargs="*", help="Cell: [NAME] to store the result. Line: [METHOD] PATH.")
+    @argument("--path", dest="record_path", help="The list that holds the rows (dotted).")
+    @argument("--meta", action="append", help="Parent field carried onto every row (repeatable).")
+    @argument("--raw", action="store_true", help="Return the parsed JSON, not a DataFrame.")
+    @argument("--all-pages", action="store_true", help="Fetch and join every page of a search.")
+    @argument("--max-pages", type=int, help="With --all-pages: fetch at most N pages.")
+    @argument("--dry-run", action="store_true", help="Show the request; send nothing.")
+    @line_cell_magic
+    def p44(self, line: str, cell: str | None = None) -> Any:
+        """Send a project44 API request and return the answer as a pandas DataFrame.
+
+        Line: ``df = %p44 GET /api/v4/shipments/{{sid}}/tracking/history --path events``.
+        Cell: ``%%p44 [NAME] [options]`` then the request in the .http format (method line,
+        headers, blank line, body); ``{{name}}`` takes a value from the notebook.
+        """
+        args = parse_argstring(self.p44, line)
+        try:
+            if cell is None:
+                name, request = None, parse_request_line(args.words)
+            else:
+                if len(args.words) > 1:
+                    raise P44UsageError(
+                        f"%%p44 takes at most one NAME on its line, got {' '.join(args.words)!r}.",
+                        hint="Put the request on the next line of the cell.",
+                    )
+                name = args.words[0] if args.words else None
+                if name is not None and not name.isidentifier():
+                    raise P44UsageError(f"{name!r} is not a valid variable name for the result.")
+                request = parse_request(cell)
+            result = self._run(request, args)
+        except P44Error as error:
+            raise UsageError(str(error)) from None
+        if name is None:
+            return result
+        self.shell.user_ns[name] = result
+        print(f"{name}: {_summary(result)}")
+        return None
+
+    def _run(self, request: HttpRequest, args: Any) -> Any:
+        client = self.client
+        if client is None:
+            raise P44UsageError(
+                "Not logged in.", hint="Run %p44_login first (or %p44_login --env demo)."
+            )
+        request = substitute_request(request, self.shell.user_ns)
+        if args.dry_run:
+            print(_describe(client, request))
+            return None
+        headers = dict(request.headers)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", P44Warning)
+            try:
+                if args.all_pages:
+                    answer = client.all_pages(
+                        request.method,
+                        request.target,
+                        headers=headers,
+                        content=request.body,
+                        max_pages=args.max_pages,
+                        progress=_progress_printer() if self.progress else None,
+                    )
+                else:
+                    answer = client.answer(
+                        request.method, request.target, headers=headers, content=request.body
+                    )
+            finally:
+                self.shell.user_ns[LAST_EXCHANGE_NAME] = client.last_exchange
+                for notice in client.notices:
+                    print(notice, file=sys.stderr)
+                client.notices.clear()
+        for warning in caught:
+            print(warning.message, file=sys.stderr)
+        if args.raw:
+            return answer
+        if answer is None:
+            print("The answer has no content.", file=sys.stderr)
+            return None
+        if isinstance(answer, str):
+            print(
+                "The answer is not JSON, so here is its text "
+                f"(full exchange in {LAST_EXCHANGE_NAME}).",
+                file=sys.stderr,
+            )
+            return answer
+        frame = to_frame(
+            answer, record_path=args.record_path, meta=args.meta, parse_dates=self.parse_dates
+        )
+        if frame.attrs.get(NOTE_ATTR):
+            print(frame.attrs[NOTE_ATTR], file=sys.stderr)
+        return frame
+
+
+def _describe(client: P44Client, request: HttpRequest) -> str:
+    """The request as it would be sent, Authorization masked."""
+    lines = [f"{request.method} {client.url_for(request.target)}"]
+    lines += [f"{key}: {value}" for key, value in request.headers]
+    lines.append("Authorization: Bearer ******** (added when sent)")
+    if request.body:
+        lines += ["", request.body]
+    lines.append("(dry run: nothing was sent)")
+    return "\n".join(lines)
+
+
+def _summary(result: Any) -> str:
+    shape = getattr(result, "shape", None)
+    if shape is not None and len(shape) == 2:
+        return f"{shape[0]} rows × {shape[1]} columns"
+    if result is None:
+        return "no content"
+    return (
+        f"{type(result).__name__} of length {len(result)}"
+        if hasattr(result, "__len__")
+        else type(result).__name__
+    )
+
+
+def _progress_printer():
+    def show(done: int, pages: int, rows: int) -> None:
+        end = "\n" if done == pages else ""
+        print(f"\rpages {done}/{pages}, {rows} rows", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

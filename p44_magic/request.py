@@ -1,0 +1,167 @@
+"""The request-cell grammar (the ``.http`` request-file format) and ``{{name}}`` substitution.
+
+A cell is parsed into a plain :class:`HttpRequest` first; sending it is the client's job, so the
+grammar is testable without a network::
+
+    # a comment
+    POST /api/v4/inventory/orders/search?page=1
+        &pageSize=100
+    Content-Type: application/json
+
+    {"shipmentIds": ["{{first_id}}"]}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .errors import P44UsageError
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_HEADER = re.compile(r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*)$")
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_GRAMMAR = "Write the method and path first, e.g. GET /api/v4/shipments/{{sid}}/tracking/history"
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One parsed request: ``target`` is a path (with query) or an absolute URL."""
+
+    method: str
+    target: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, case-insensitively."""
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+def parse_request_line(words: list[str]) -> HttpRequest:
+    """``[METHOD] TARGET`` from a magic line (already split); the method defaults to GET."""
+    if not words:
+        raise P44UsageError("No request given.", hint=_GRAMMAR)
+    if len(words) == 1:
+        words = ["GET", words[0]]
+    if len(words) > 2:
+        raise P44UsageError(
+            f"Too many words in the request: {' '.join(words)!r}.",
+            hint="A path cannot contain spaces: write them as %20.",
+        )
+    return HttpRequest(_method(words[0]), _target(words[1]))
+
+
+def parse_request(text: str) -> HttpRequest:
+    """Parse a cell body in the .http format; raise :class:`P44UsageError` saying which line."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    index = 0
+    while index < len(lines) and _skippable(lines[index]):
+        index += 1
+    if index == len(lines):
+        raise P44UsageError("The cell holds no request.", hint=_GRAMMAR)
+    words = lines[index].split()
+    if words[-1].upper().startswith("HTTP/"):
+        words = words[:-1]
+    if len(words) == 1 and words[0].upper() in METHODS:
+        raise P44UsageError(f"Line {index + 1}: {words[0]} has no path.", hint=_GRAMMAR)
+    if len(words) > 2:
+        raise P44UsageError(
+            f"Line {index + 1}: expected 'METHOD PATH', got {lines[index].strip()!r}.",
+            hint="A path cannot contain spaces: write them as %20.",
+        )
+    method, target = words if len(words) == 2 else ["GET", words[0]]
+    method = _method(method, index + 1)
+    index += 1
+    while index < len(lines) and lines[index].strip()[:1] in ("?", "&"):
+        target += lines[index].strip()
+        index += 1
+    headers: list[tuple[str, str]] = []
+    while index < len(lines) and lines[index].strip():
+        line = lines[index]
+        index += 1
+        if _is_comment(line):
+            continue
+        match = _HEADER.match(line.strip())
+        if not match:
+            raise P44UsageError(
+                f"Line {index}: {line.strip()!r} is not a 'Name: value' header.",
+                hint="Leave one blank line between the headers and the body.",
+            )
+        headers.append((match.group(1), match.group(2).strip()))
+    body = "\n".join(lines[index + 1 :]).strip("\n") if index < len(lines) else ""
+    if body.lstrip().startswith("###"):
+        raise P44UsageError("One request per cell: '###' separators are not supported.")
+    return HttpRequest(method, _target(target, index), tuple(headers), body or None)
+
+
+def substitute(text: str, namespace: Mapping[str, Any]) -> str:
+    """Replace every ``{{name}}`` (or ``{{obj.attr}}``) with the value from ``namespace``."""
+
+    def value_of(match: re.Match[str]) -> str:
+        expression = match.group(1)
+        if not _NAME.match(expression):
+            raise P44UsageError(
+                f"{{{{{expression}}}}} is not a variable name.",
+                hint="Use {{name}} with a variable of your notebook, e.g. {{shipment_id}}.",
+            )
+        head, *attrs = expression.split(".")
+        if head not in namespace:
+            raise P44UsageError(
+                f"{{{{{expression}}}}}: no variable named {head!r} in the notebook.",
+                hint=f"Define it first, e.g. {head} = '...'.",
+            )
+        value = namespace[head]
+        for attr in attrs:
+            try:
+                value = getattr(value, attr)
+            except AttributeError:
+                raise P44UsageError(
+                    f"{{{{{expression}}}}}: {head} has no attribute {attr!r}."
+                ) from None
+        return str(value)
+
+    return _PLACEHOLDER.sub(value_of, text)
+
+
+def substitute_request(request: HttpRequest, namespace: Mapping[str, Any]) -> HttpRequest:
+    """Apply :func:`substitute` to the target, header values and body (after parsing)."""
+    return replace(
+        request,
+        target=substitute(request.target, namespace),
+        headers=tuple((k, substitute(v, namespace)) for k, v in request.headers),
+        body=None if request.body is None else substitute(request.body, namespace),
+    )
+
+
+def _method(word: str, line: int | None = None) -> str:
+    method = word.upper()
+    if method not in METHODS:
+        where = f"Line {line}: " if line else ""
+        raise P44UsageError(
+            f"{where}{word!r} is not an HTTP method.", hint=f"Use one of {', '.join(METHODS)}."
+        )
+    return method
+
+
+def _target(target: str, line: int | None = None) -> str:
+    if not target.startswith(("/", "http://", "https://", "{{")):
+        target = "/" + target
+    if any(ch.isspace() for ch in target):
+        raise P44UsageError("A path cannot contain spaces: write them as %20.")
+    return target
+
+
+def _is_comment(line: str) -> bool:
+    stripped = line.lstrip()
+    return stripped.startswith("#") and not stripped.startswith("###") or stripped.startswith("//")
+
+
+def _skippable(line: str) -> bool:
+    return not line.strip() or _is_comment(line)

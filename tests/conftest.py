@@ -1,0 +1,68 @@
+"""Fixtures: an isolated IPython shell, the demo API, and a loopback-only network guard."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import tempfile
+
+import pytest
+
+# Isolate IPython's profile and history before IPython is imported anywhere.
+_IPYTHONDIR = tempfile.mkdtemp(prefix="p44-ipython-")
+os.environ["IPYTHONDIR"] = _IPYTHONDIR
+for _name in ("P44_CLIENT_ID", "P44_CLIENT_SECRET", "P44_ENV", "P44_BASE_URL"):
+    os.environ.pop(_name, None)
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(sock: socket.socket, address, *args, **kwargs):
+    """No test may reach any address but loopback."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise ConnectionRefusedError(f"tests may only connect to loopback, not {host}")
+    return _real_connect(sock, address, *args, **kwargs)
+
+
+socket.socket.connect = _loopback_only
+
+
+@pytest.fixture(scope="session")
+def ipython_shell():
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = os.path.join(_IPYTHONDIR, "history.sqlite")
+    shell = InteractiveShell.instance(config=config)
+    shell.run_line_magic("load_ext", "p44_magic")
+    return shell
+
+
+@pytest.fixture
+def shell(ipython_shell):
+    """The shared shell with a fresh namespace and nobody logged in."""
+    ipython_shell.run_line_magic("p44_logout", "")
+    ipython_shell.reset()
+    yield ipython_shell
+    ipython_shell.run_line_magic("p44_logout", "")
+
+
+@pytest.fixture(scope="session")
+def demo():
+    from p44_magic.demo import DemoServer
+
+    with DemoServer() as server:
+        yield server
+
+
+def run(shell, source: str):
+    """Run a cell like a user would; return IPython's ExecutionResult."""
+    return shell.run_cell(source, store_history=True)

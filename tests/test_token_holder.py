@@ -1,0 +1,157 @@
+"""The token holder against real HTTP: token request shape, reuse, renewal, single flight."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from urllib.parse import parse_qs
+
+import pytest
+
+from p44_magic import P44AuthError, P44Client, P44HTTPError, Secret, TokenHolder
+from tests.servers import TOKEN_PATH, Received, Reply, ScriptedServer, TokenIssuer
+
+SECRET = "s3cret-Value-42"
+
+
+def api(issuer: TokenIssuer, reject: set[str] | None = None, always_401: bool = False):
+    """A handler: tokens at the oauth2 path, data answers that check the bearer token."""
+    reject = reject if reject is not None else set()
+
+    def handle(got: Received) -> Reply:
+        if got.path == TOKEN_PATH:
+            return issuer.issue()
+        token = got.headers.get("authorization", "").removeprefix("Bearer ")
+        if always_401 or token in reject or token != issuer.current:
+            return Reply(401, {"httpStatusCode": 401, "errorMessage": "Unauthorized"})
+        return Reply(200, [{"ok": True}])
+
+    return handle
+
+
+def client_for(server: ScriptedServer, auth: str = "basic", **kw) -> P44Client:
+    return P44Client("my-client", SECRET, base_url=server.base_url, auth=auth, **kw)
+
+
+@pytest.mark.parametrize("style", ["basic", "form"])
+def test_token_request_has_the_documented_shape(style):
+    issuer = TokenIssuer()
+    with ScriptedServer(api(issuer)) as server, client_for(server, style) as p44:
+        p44.login()
+        token_call = server.received[0]
+    assert token_call.method == "POST" and token_call.path == TOKEN_PATH
+    assert token_call.headers["content-type"] == "application/x-www-form-urlencoded"
+    form = parse_qs(token_call.body.decode())
+    assert form["grant_type"] == ["client_credentials"]
+    basic = token_call.headers.get("authorization")
+    if style == "basic":
+        assert basic == "Basic " + base64.b64encode(f"my-client:{SECRET}".encode()).decode()
+        assert "client_id" not in form and "client_secret" not in form
+    else:
+        assert basic is None
+        assert form["client_id"] == ["my-client"] and form["client_secret"] == [SECRET]
+
+
+def test_one_token_serves_many_requests():
+    issuer = TokenIssuer()
+    with ScriptedServer(api(issuer)) as server, client_for(server) as p44:
+        for _ in range(25):
+            p44.request("GET", "/api/v4/x")
+        assert issuer.fetches == 1
+        assert p44.token_fetches == 1
+        assert all(
+            r.headers["authorization"] == "Bearer tok-1-s3cr3t"
+            for r in server.received
+            if r.path != TOKEN_PATH
+        )
+
+
+def test_401_fetches_one_new_token_and_retries_once():
+    issuer = TokenIssuer()
+    with ScriptedServer(api(issuer)) as server, client_for(server) as p44:
+        p44.request("GET", "/api/v4/x")
+        server.handler = api(issuer, reject={issuer.current})  # tok-1 is now rejected
+        response = p44.request("GET", "/api/v4/x")
+        assert response.status_code == 200
+        assert issuer.fetches == 2
+        data_calls = [r for r in server.received if r.path != TOKEN_PATH]
+        assert [r.headers["authorization"] for r in data_calls[-2:]] == [
+            "Bearer tok-1-s3cr3t",
+            "Bearer tok-2-s3cr3t",
+        ]
+
+
+def test_second_401_is_an_error_not_a_loop():
+    issuer = TokenIssuer()
+    with ScriptedServer(api(issuer, always_401=True)) as server, client_for(server) as p44:
+        with pytest.raises(P44HTTPError) as caught:
+            p44.request("GET", "/api/v4/x")
+        assert caught.value.status_code == 401
+        assert "roles" in str(caught.value)
+        assert issuer.fetches == 2  # the first token, then exactly one renewal
+        assert len([r for r in server.received if r.path != TOKEN_PATH]) == 2
+
+
+def test_32_threads_meeting_a_401_fetch_one_token():
+    issuer = TokenIssuer()
+    barrier = threading.Barrier(32)
+    with ScriptedServer(api(issuer)) as server, client_for(server, max_concurrency=32) as p44:
+        p44.request("GET", "/api/v4/x")
+        server.handler = api(issuer, reject={issuer.current})
+        statuses: list[int] = []
+
+        def worker() -> None:
+            barrier.wait()
+            statuses.append(p44.request("GET", "/api/v4/x").status_code)
+
+        threads = [threading.Thread(target=worker) for _ in range(32)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert statuses == [200] * 32
+        assert issuer.fetches == 2
+
+
+def test_wrong_credentials_fail_at_login_with_the_servers_words():
+    def handle(got: Received) -> Reply:
+        return Reply(
+            401,
+            {
+                "error": "invalid_client",
+                "error_description": "The client secret supplied for a confidential client "
+                "is invalid",
+            },
+        )
+
+    with ScriptedServer(handle) as server, client_for(server) as p44:
+        with pytest.raises(P44AuthError) as caught:
+            p44.login()
+    error = caught.value
+    assert error.status_code == 401 and error.error == "invalid_client"
+    assert "client secret supplied for a confidential client is invalid" in str(error)
+    assert SECRET not in str(error) and SECRET not in repr(error)
+
+
+def test_token_answer_without_access_token_is_a_clear_error():
+    with ScriptedServer(lambda got: Reply(200, {"hello": "world"})) as server:
+        with (
+            client_for(server) as p44,
+            pytest.raises(P44AuthError, match="without an access_token"),
+        ):
+            p44.login()
+
+
+def test_reprs_hide_secret_and_token():
+    issuer = TokenIssuer()
+    with ScriptedServer(api(issuer)) as server, client_for(server) as p44:
+        p44.login()
+        holder = p44._token_holder
+        for text in (repr(p44), str(p44), repr(holder), str(p44.status()), repr(Secret(SECRET))):
+            assert SECRET not in text and "tok-1" not in text
+    assert f"{Secret(SECRET)}" == "********"
+    with pytest.raises(TypeError):
+        import pickle
+
+        pickle.dumps(Secret(SECRET))
+    assert "s3cret" not in repr(TokenHolder("http://127.0.0.1/t", "id", SECRET))

@@ -62,7 +62,7 @@ def to_frame(
             column: list[Any] = []
             for count, values in meta_rows:
                 column.extend([values[position]] * count)
-            frame[path] = _maybe_datetime(pd.Series(column, dtype=object), parse_dates)
+            frame[path] = _maybe_datetime(pd.Series(column, index=frame.index), parse_dates)
     if note:
         frame.attrs[NOTE_ATTR] = note
     return frame

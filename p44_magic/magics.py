@@ -185,6 +185,26 @@ class P44Magics(Magics):
 
         display(LoginForm(login, client_id=client_id, env=env))
 
+    def _progress_display(self):
+        """Pages done of total and rows: a live line in a notebook, ``\r`` on a terminal."""
+        if self._shows_widgets():
+            from IPython.display import display
+
+            handle = display("pages 0/?", display_id=True)
+
+            def show(done: int, pages: int, rows: int) -> None:
+                handle.update(f"pages {done}/{pages}, {rows} rows")
+
+            return show
+        if not sys.stderr.isatty():
+            return None
+
+        def show_in_terminal(done: int, pages: int, rows: int) -> None:
+            end = "\n" if done == pages else ""
+            print(f"\rpages {done}/{pages}, {rows} rows", end=end, file=sys.stderr, flush=True)
+
+        return show_in_terminal
+
     def _prompt(self, client_id: str | None) -> tuple[str, Secret]:
         print("project44 login (no widgets here, so asking in the terminal).")
         if not client_id:
@@ -254,7 +274,7 @@ class P44Magics(Magics):
                         headers=headers,
                         content=request.body,
                         max_pages=args.max_pages,
-                        progress=_progress_printer() if self.progress else None,
+                        progress=self._progress_display() if self.progress else None,
                     )
                 else:
                     answer = client.answer(
@@ -309,14 +329,6 @@ def _summary(result: Any) -> str:
         if hasattr(result, "__len__")
         else type(result).__name__
     )
-
-
-def _progress_printer():
-    def show(done: int, pages: int, rows: int) -> None:
-        end = "\n" if done == pages else ""
-        print(f"\rpages {done}/{pages}, {rows} rows", end=end, file=sys.stderr, flush=True)
-
-    return show
 
 
 def _duration(seconds: float) -> str:

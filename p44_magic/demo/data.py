@@ -94,7 +94,7 @@ def generate(seed: int = SEED) -> DemoData:
                 {
                     "severity": "WARNING",
                     "message": "Position data delayed by carrier",
-                    "diagnostic": "The carrier's last position update arrived more than 6 hours late.",
+                    "diagnostic": "The carrier's last position update arrived over 6 hours late.",
                     "source": "CARRIER",
                 }
             )

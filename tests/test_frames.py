@@ -1,0 +1,102 @@
+"""JSON → DataFrame: every rule, as a pure function (no IPython, no network)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from p44_magic import P44UsageError, to_frame
+
+EVENTS = [
+    {"type": "LOAD", "dateTime": "2026-11-20T10:00:00Z", "stopId": "s1"},
+    {"type": "DELIVERY", "dateTime": "2026-11-21T08:30:00Z", "stopId": "s2"},
+]
+HISTORY = {
+    "shipment": {"id": "S-1", "identifiers": [{"type": "PRO", "value": "123"}]},
+    "events": EVENTS,
+    "states": [{"type": "IN_TRANSIT"}],
+    "positions": [{"latitude": 1.0, "longitude": 2.0}],
+}
+
+
+def test_top_level_list_gives_its_rows():
+    frame = to_frame(EVENTS)
+    assert list(frame.columns) == ["type", "dateTime", "stopId"]
+    assert len(frame) == 2
+
+
+def test_paged_answer_gives_the_results_rows():
+    frame = to_frame({"paginationInfo": {"total": 2}, "results": [{"a": 1}, {"a": 2}]})
+    assert frame["a"].tolist() == [1, 2]
+
+
+def test_object_with_one_list_of_objects_gives_that_list():
+    frame = to_frame({"accounts": [{"code": "A"}, {"code": "B"}], "count": 2})
+    assert frame["code"].tolist() == ["A", "B"]
+
+
+def test_info_messages_are_never_the_rows():
+    answer = {"shipment": {"id": "S"}, "infoMessages": [{"message": "late"}]}
+    frame = to_frame(answer)
+    assert len(frame) == 1 and frame.loc[0, "shipment.id"] == "S"
+
+
+def test_several_lists_give_one_row_and_a_hint():
+    frame = to_frame(HISTORY)
+    assert len(frame) == 1
+    assert frame.attrs["p44_note"] == (
+        "The answer holds several lists: events (2), states (1), positions (1). "
+        "Pick one with --path NAME."
+    )
+
+
+def test_path_and_meta_carry_parent_fields():
+    frame = to_frame(HISTORY, record_path="events", meta=["shipment.id"])
+    assert frame["shipment.id"].tolist() == ["S-1", "S-1"]
+    assert frame["type"].tolist() == ["LOAD", "DELIVERY"]
+
+
+def test_dotted_path_walks_nested_objects():
+    answer = {"shipment": {"routeInfo": {"stops": [{"id": "a"}, {"id": "b"}]}}}
+    assert to_frame(answer, record_path="shipment.routeInfo.stops")["id"].tolist() == ["a", "b"]
+
+
+def test_unknown_path_names_the_keys_there():
+    with pytest.raises(P44UsageError, match="has no key 'event'") as caught:
+        to_frame(HISTORY, record_path="event")
+    assert "events" in str(caught.value)
+    with pytest.raises(P44UsageError, match="--meta shipment.nope"):
+        to_frame(HISTORY, record_path="events", meta="shipment.nope")
+
+
+def test_flattening_matches_json_normalize():
+    records = [
+        {"a": 1, "b": {"c": "x", "d": {"e": 2}}, "tags": ["p", "q"], "n": None},
+        {"a": 2, "z": "only here", "b": {}},
+        {"b": {"c": "y"}},
+    ]
+    frame = to_frame(records, parse_dates=False)
+    pd.testing.assert_frame_equal(frame, pd.json_normalize(records))
+    assert frame.loc[0, "tags"] == ["p", "q"]  # lists of scalars stay lists
+
+
+def test_timestamps_become_timezone_aware():
+    frame = to_frame(EVENTS)
+    assert (
+        str(frame["dateTime"].dtype).startswith("datetime64")
+        and frame["dateTime"].dt.tz is not None
+    )
+    assert frame.loc[0, "dateTime"] == pd.Timestamp("2026-11-20T10:00:00Z")
+    assert to_frame(EVENTS, parse_dates=False)["dateTime"].tolist()[0] == "2026-11-20T10:00:00Z"
+    mixed = to_frame([{"t": "2026-11-20T10:00:00Z"}, {"t": "soon"}])
+    assert mixed["t"].tolist() == ["2026-11-20T10:00:00Z", "soon"]  # left alone
+
+
+def test_empty_list_gives_an_empty_frame():
+    assert to_frame([]).empty
+    assert to_frame({"events": []}).empty
+
+
+def test_scalars_and_lists_of_scalars():
+    assert to_frame([1, 2, 3])["value"].tolist() == [1, 2, 3]
+    assert to_frame({"a": 1}).to_dict("records") == [{"a": 1}]

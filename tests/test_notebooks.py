@@ -1,0 +1,138 @@
+"""notebooks/quickstart.ipynb runs top to bottom in a real kernel against the demo API."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from p44_magic.demo import demo_data
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+CellExecutionError = nbclient.exceptions.CellExecutionError
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
+UNMASKED_BEARER = re.compile(r"Bearer\s+(?!\*{8}(?!\*))\S")
+
+
+class Executed:
+    """The executed notebook and the error nbclient raised, if any."""
+
+    def __init__(self, nb, error: Exception | None) -> None:
+        self.nb = nb
+        self.error = error
+
+    def code_cells(self):
+        return [cell for cell in self.nb.cells if cell.cell_type == "code"]
+
+    def cell(self, starts_with: str):
+        found = [cell for cell in self.code_cells() if cell.source.startswith(starts_with)]
+        assert len(found) == 1, f"expected one code cell starting with {starts_with!r}"
+        return found[0]
+
+
+def output_text(output) -> str:
+    """Every piece of text one output carries: streams, text mimetypes, error fields."""
+    if output.output_type == "stream":
+        return output.text
+    if output.output_type == "error":
+        return "\n".join([output.ename, output.evalue, *output.traceback])
+    parts = []
+    for mimetype, value in output.get("data", {}).items():
+        if mimetype.startswith("text/") or mimetype.endswith("json"):
+            parts.append(value if isinstance(value, str) else json.dumps(value))
+    return "\n".join(parts)
+
+
+def cell_text(cell) -> str:
+    return "\n".join(output_text(output) for output in cell.get("outputs", []))
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory) -> Executed:
+    """Execute a copy of the notebook once for every test in this module."""
+    workdir = tmp_path_factory.mktemp("quickstart")
+    copy = workdir / NOTEBOOK.name
+    shutil.copy(NOTEBOOK, copy)
+    nb = nbformat.read(copy, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
+    error = None
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        error = exc
+    return Executed(nb, error)
+
+
+def test_committed_notebook_has_no_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == []
+            assert cell.execution_count is None
+
+
+def test_every_cell_runs_without_unexpected_errors(executed):
+    assert executed.error is None, str(executed.error)
+    for cell in executed.code_cells():
+        tags = cell.metadata.get("tags", [])
+        if "raises-exception" not in tags:
+            assert cell.execution_count is not None, cell.source
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            assert not errors, f"{cell.source!r} failed: {cell_text(cell)}"
+
+
+def test_orders_summary_shows_every_page_joined(executed):
+    cell = executed.cell("%%p44 orders --all-pages")
+    statuses = set(json.loads(cell.source.split("\n\n", 1)[1])["statuses"])
+    expected = sum(order["status"] in statuses for order in demo_data().orders)
+    assert expected > 100  # several pages of 50
+    assert re.search(rf"^orders: {expected} rows × \d+ columns$", cell_text(cell), re.MULTILINE)
+
+
+def test_chart_renders_as_png(executed):
+    images = [
+        output
+        for cell in executed.code_cells()
+        for output in cell.outputs
+        if "image/png" in output.get("data", {})
+    ]
+    assert images
+
+
+def test_error_cell_shows_short_http_404(executed):
+    cell = executed.cell("%p44 GET /api/v4/shipments/no-such-shipment/tracking")
+    assert "raises-exception" in cell.metadata.get("tags", [])
+    text = cell_text(cell)
+    assert "UsageError: HTTP 404" in text
+    assert "supportReferenceId" in text
+    assert "Traceback" not in text
+
+
+def test_last_exchange_keeps_the_404(executed):
+    cell = executed.cell("_p44_last.status_code")
+    assert re.search(r"\(404, '[0-9a-f]+'\)", cell_text(cell))
+
+
+def test_dry_run_masks_authorization(executed):
+    text = cell_text(executed.cell("%%p44 --dry-run"))
+    assert "Authorization: Bearer ********" in text
+    assert "(dry run: nothing was sent)" in text
+
+
+def test_no_output_leaks_a_token(executed):
+    for cell in executed.code_cells():
+        text = cell_text(cell)
+        assert "access_token" not in text, cell.source
+        assert not UNMASKED_BEARER.search(text), cell.source
+        for line in text.splitlines():
+            if "Authorization" in line and "Bearer" in line:
+                assert "Bearer ********" in line, line

@@ -6,6 +6,7 @@ the widget state that a notebook saves.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import ipywidgets as widgets
@@ -50,7 +51,10 @@ class LoginForm:
         self._show_url_box()
         self.environment.observe(lambda _: self._show_url_box(), names="value")
         self.button.on_click(lambda _: self.submit())
-        self.secret.on_submit(lambda _: self.submit())
+        with warnings.catch_warnings():
+            # The suggested replacement (observe value) would also fire when the box loses focus.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.secret.on_submit(lambda _: self.submit())
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

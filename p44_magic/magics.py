@@ -53,6 +53,7 @@ class P44Magics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.client: P44Client | None = None
+        self.login_form: Any = None  # the last form shown, for inspection
 
     # -- login ------------------------------------------------------------------------------
 
@@ -183,17 +184,18 @@ class P44Magics(Magics):
                 form_id, Secret(secret) if secret else None, form_env, base_url, auth
             )
 
-        display(LoginForm(login, client_id=client_id, env=env))
+        self.login_form = LoginForm(login, client_id=client_id, env=env)
+        display(self.login_form)
 
     def _progress_display(self):
         """Pages done of total and rows: a live line in a notebook, ``\r`` on a terminal."""
         if self._shows_widgets():
             from IPython.display import display
 
-            handle = display("pages 0/?", display_id=True)
+            handle = display({"text/plain": "pages 0/?"}, raw=True, display_id=True)
 
             def show(done: int, pages: int, rows: int) -> None:
-                handle.update(f"pages {done}/{pages}, {rows} rows")
+                handle.update({"text/plain": f"pages {done}/{pages}, {rows} rows"}, raw=True)
 
             return show
         if not sys.stderr.isatty():

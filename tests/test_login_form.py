@@ -1,0 +1,61 @@
+"""The login form (real ipywidgets, driven from Python) and the terminal prompt."""
+
+from __future__ import annotations
+
+from p44_magic.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from p44_magic.login_form import LoginForm
+
+
+def form_of(shell):
+    return shell.magics_manager.registry["P44Magics"].login_form
+
+
+def test_form_logs_in_clears_the_secret_and_shows_one_line(shell, demo):
+    assert shell.run_cell("%p44_login --form").success
+    form = form_of(shell)
+    assert isinstance(form, LoginForm)
+    assert form.base_url.layout.display == "none"
+    form.environment.value = "custom"
+    assert form.base_url.layout.display is None  # the URL box appears only for Custom
+    form.base_url.value = demo.base_url
+    form.client_id.value = DEMO_CLIENT_ID
+    form.secret.value = DEMO_CLIENT_SECRET
+    form.button.click()
+    assert form.secret.value == ""
+    assert "Logged in to" in form.status.value and DEMO_CLIENT_ID in form.status.value
+    assert form.widget.children == (form.status,)
+    assert shell.magics_manager.registry["P44Magics"].client is not None
+    assert shell.run_cell("%p44 GET /api/v4/webhooks").success
+
+
+def test_form_failure_shows_the_servers_words_and_keeps_the_id(shell, demo):
+    shell.run_cell("%p44_login --form")
+    form = form_of(shell)
+    form.environment.value = "custom"
+    form.base_url.value = demo.base_url
+    form.client_id.value = DEMO_CLIENT_ID
+    form.secret.value = "wrong-secret"
+    form.submit()
+    assert "confidential client is invalid" in form.status.value
+    assert form.client_id.value == DEMO_CLIENT_ID and form.secret.value == ""
+    assert not form.button.disabled
+    assert "wrong-secret" not in form.status.value
+
+
+def test_form_prefills_the_id_from_the_environment(shell, monkeypatch):
+    monkeypatch.setenv("P44_CLIENT_ID", "from-env")
+    monkeypatch.setenv("P44_ENV", "sandbox")
+    shell.run_cell("%p44_login --form")
+    form = form_of(shell)
+    assert form.client_id.value == "from-env" and form.environment.value == "sandbox"
+    assert form.secret.value == ""
+
+
+def test_terminal_without_credentials_prompts(shell, demo, monkeypatch, capsys):
+    # No TTY under pytest, so the two prompt functions are the one place we stand in for a user.
+    monkeypatch.setattr("builtins.input", lambda prompt: DEMO_CLIENT_ID)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: DEMO_CLIENT_SECRET)
+    assert shell.run_cell(f"%p44_login --base-url {demo.base_url}").success
+    out = capsys.readouterr().out
+    assert "asking in the terminal" in out and "Logged in" in out
+    assert DEMO_CLIENT_SECRET not in out

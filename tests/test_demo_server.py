@@ -471,3 +471,28 @@ def test_generated_data_is_plausible() -> None:
         for position in record.positions:
             assert -90 <= position["latitude"] <= 90 and -180 <= position["longitude"] < 180
     assert datetime.fromisoformat(data.orders[0]["createdDateTime"]).year == 2026
+
+
+def test_command_line_prints_base_url_and_credentials() -> None:
+    import re
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "p44_magic.demo"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = process.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+)", first)
+        assert match and "demo-client" in first
+        answer = httpx.post(
+            match.group(1) + "/api/v4/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=("demo-client", "demo-secret-do-not-use-in-production"),
+        )
+        assert answer.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from p44_magic.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
@@ -296,3 +298,21 @@ def test_5xx_with_project44_body_after_retries(shell, capsys):
     assert not result.success and len(data_calls) == 2
     assert "HTTP 500" in text and "Internal failure" in text and "R-1" in text
     assert "Tried 2 times" in text and "Traceback" not in text
+
+
+def test_expired_token_is_renewed_once_behind_the_scenes(shell, capsys):
+    from p44_magic.demo import DemoServer
+
+    with DemoServer(token_lifetime=0.3) as short_lived:
+        shell.user_ns["pw"] = DEMO_CLIENT_SECRET
+        shell.run_cell(
+            f"%p44_login --base-url {short_lived.base_url} --client-id {DEMO_CLIENT_ID} "
+            "--client-secret $pw"
+        )
+        assert shell.run_cell("%p44 GET /api/v4/webhooks").success
+        time.sleep(0.4)
+        assert shell.run_cell("%p44 GET /api/v4/webhooks").success
+        capsys.readouterr()
+        shell.run_line_magic("p44_status", "")
+        assert "token fetches: 2" in capsys.readouterr().out
+        assert short_lived.token_fetches == 2

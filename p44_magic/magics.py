@@ -74,10 +74,13 @@ class P44Magics(Magics):
             base_url = args.base_url or os.environ.get("P44_BASE_URL") or self.base_url or None
             if args.env:
                 base_url = args.base_url  # an explicit --env beats a configured base URL
-            client_id = args.client_id or os.environ.get("P44_CLIENT_ID")
+            # The demo takes only credentials given on the line: real ones from the environment
+            # must not be sent to it.
+            from_env = os.environ if env != "demo" or base_url else {}
+            client_id = args.client_id or from_env.get("P44_CLIENT_ID")
             secret = self._secret_from(args.client_secret)
-            if secret is None and os.environ.get("P44_CLIENT_SECRET"):
-                secret = Secret(os.environ["P44_CLIENT_SECRET"])
+            if secret is None and from_env.get("P44_CLIENT_SECRET"):
+                secret = Secret(from_env["P44_CLIENT_SECRET"])
             have_both = bool(client_id and secret)
             if args.form or (not have_both and env != "demo" and self._shows_widgets()):
                 self._show_form(client_id or "", env, args.auth)

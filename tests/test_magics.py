@@ -316,3 +316,10 @@ def test_expired_token_is_renewed_once_behind_the_scenes(shell, capsys):
         shell.run_line_magic("p44_status", "")
         assert "token fetches: 2" in capsys.readouterr().out
         assert short_lived.token_fetches == 2
+
+
+def test_env_demo_ignores_real_credentials_from_the_environment(shell, monkeypatch, capsys):
+    monkeypatch.setenv("P44_CLIENT_ID", "real-production-id")
+    monkeypatch.setenv("P44_CLIENT_SECRET", "real-production-secret")
+    assert shell.run_cell("%p44_login --env demo").success
+    assert "as client demo-client" in out_of(capsys)

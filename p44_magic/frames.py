@@ -8,12 +8,15 @@ columns, lists of scalars stay lists, ISO 8601 timestamp columns become timezone
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import P44UsageError
+from .gc_pause import gc_paused
 
 #: Lists that are never the rows of an answer: project44's side-channel messages.
 SIDE_LISTS = frozenset({"infoMessages"})
@@ -21,6 +24,7 @@ _ISO_8601 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 )
 NOTE_ATTR = "p44_note"
+_OBJECT = np.dtype(object)
 _MISSING = float("nan")  # what json_normalize puts where a record lacks a field
 
 
@@ -103,68 +107,199 @@ def record_lists(answer: dict[str, Any]) -> list[tuple[str, int]]:
 
 def records_to_frame(records: Iterable[Any], parse_dates: bool = True) -> pd.DataFrame:
     """Flatten records column by column (dotted names, like ``json_normalize``) into one frame."""
-    columns: dict[str, list[Any]] = {}
-    count = 0
-    for record in records:
-        flat = _flatten(record) if isinstance(record, dict) else {"value": record}
-        for key, value in flat.items():
-            column = columns.get(key)
-            if column is None:
-                column = columns[key] = [_MISSING] * count
-            elif len(column) < count:
-                column.extend([_MISSING] * (count - len(column)))
-            column.append(value)
-        count += 1
-    for column in columns.values():
-        if len(column) < count:
-            column.extend([_MISSING] * (count - len(column)))
-    frame = (
-        pd.DataFrame(columns, index=pd.RangeIndex(count))
-        if columns
-        else pd.DataFrame(index=pd.RangeIndex(count))
+    records = records if isinstance(records, list) else list(records)
+    with gc_paused():
+        columns = _uniform_columns(records)
+    if columns is not None:
+        frame = _build_frame(columns, len(records), parse_dates)
+        if not _holds_objects(frame, columns):
+            return frame
+    builder = ColumnBuilder()
+    builder.add(records)
+    return builder.frame(parse_dates)
+
+
+def _uniform_columns(records: list[Any]) -> dict[str, Any] | None:
+    """Columns of records that all share the first record's shape (the usual answer), or None.
+
+    One pass over the records with a loop written for that shape (see :func:`_rows_reader`),
+    then a C-level transpose. A record of another shape makes the row
+    function raise, and the caller falls back to :class:`ColumnBuilder`.
+    """
+    if not records or not isinstance(records[0], dict):
+        return None
+    names, read_rows = _rows_reader(_shape_of(records[0], top=True))
+    try:
+        rows = read_rows(records)
+    except (KeyError, TypeError, IndexError, AttributeError):
+        return None
+    return dict(zip(names, zip(*rows, strict=True), strict=True)) if names else None
+
+
+Shape = tuple[tuple[str, "Shape | None"], ...]  # (key, nested shape or None for a field)
+
+
+def _shape_of(record: dict[str, Any], top: bool = False) -> Shape:
+    """The keys of a record, recursively, in json_normalize's column order."""
+    items = [
+        (key, _shape_of(value) if type(value) is dict else None) for key, value in record.items()
+    ]
+    if top:  # json_normalize puts a record's plain fields before its nested objects
+        items = [i for i in items if i[1] is None] + [i for i in items if i[1] is not None]
+    return tuple(items)
+
+
+@lru_cache(maxsize=256)
+def _rows_reader(shape: Shape) -> tuple[list[str], Callable[[list], list[tuple]]]:
+    """Column names and a function that reads records of ``shape`` into one tuple each.
+
+    Written as source and compiled once per shape (as ``collections.namedtuple`` does), so each
+    record costs plain subscripts in one loop. It checks every object's key count, so a record
+    with extra, missing or differently nested keys raises instead of giving wrong columns.
+    """
+    lines = [
+        "def read_rows(records):",
+        "    rows = []",
+        "    append = rows.append",
+        "    for v0 in records:",
+        f"        if v0.__len__() != {len(shape)}: raise KeyError",
+    ]
+    names: list[str] = []
+    fields: list[str] = []
+    counter = 0
+
+    def walk(level: Shape, var: str, prefix: str) -> None:
+        nonlocal counter
+        for key, nested in level:
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if nested is None:
+                names.append(name)
+                fields.append(f"{var}[{key!r}]")
+                continue
+            counter += 1
+            child = f"v{counter}"
+            lines.append(f"        {child} = {var}[{key!r}]")
+            lines.append(f"        if {child}.__len__() != {len(nested)}: raise KeyError")
+            walk(nested, child, name)
+
+    walk(shape, "v0", "")
+    lines.append(f"        append(({', '.join(fields)}{',' if len(fields) == 1 else ''}))")
+    lines.append("    return rows")
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), "<p44_magic rows reader>", "exec"), namespace)  # noqa: S102
+    return names, namespace["read_rows"]
+
+
+def _holds_objects(frame: pd.DataFrame, columns: dict[str, Any]) -> bool:
+    """True when a column holds a JSON object, which must be flattened instead.
+
+    Only object-dtype columns can: pandas already found the others to be numbers, text or dates.
+    """
+    return any(
+        dict in set(map(type, columns[name]))
+        for name, dtype in frame.dtypes.items()
+        if dtype == _OBJECT
     )
-    if parse_dates:
-        for name in frame.columns:
-            frame[name] = _maybe_datetime(frame[name], True)
-    return frame
 
 
-def _flatten(record: dict[str, Any]) -> dict[str, Any]:
-    """Top-level plain fields first, then nested objects as dotted keys (json_normalize order)."""
-    flat = {str(k): v for k, v in record.items() if not isinstance(v, dict)}
-    for key, value in record.items():
-        if isinstance(value, dict):
-            _flatten_into(value, str(key), flat)
-    return flat
+class ColumnBuilder:
+    """Collects records straight into columns, so a frame is built once at the end.
+
+    Column order and missing values follow ``pandas.json_normalize``: a record's plain fields come
+    before its nested objects, and a field a record lacks is NaN.
+    """
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {}
+        self.rows = 0
+        self._names: dict[str, dict[str, str]] = {}  # prefix → key → dotted name, built once
+
+    def add(self, records: Iterable[Any]) -> None:
+        """Append records (dicts; anything else becomes a ``value`` column)."""
+        columns = self.columns
+        row = self.rows
+        with gc_paused():
+            for record in records:
+                if not isinstance(record, dict):
+                    record = {"value": record}
+                nested = None
+                for key, value in record.items():
+                    if isinstance(value, dict):
+                        if nested is None:
+                            nested = [(key, value)]
+                        else:
+                            nested.append((key, value))
+                        continue
+                    column = columns.get(key)
+                    if column is None:
+                        column = columns[key] = [_MISSING] * row
+                    elif len(column) != row:
+                        column.extend([_MISSING] * (row - len(column)))
+                    column.append(value)
+                if nested is not None:
+                    for key, value in nested:
+                        self._add_nested(value, key, row)
+                row += 1
+        self.rows = row
+
+    def _add_nested(self, value: dict[str, Any], prefix: str, row: int) -> None:
+        names = self._names.get(prefix)
+        if names is None:
+            names = self._names[prefix] = {}
+        columns = self.columns
+        for key, item in value.items():
+            name = names.get(key)
+            if name is None:
+                name = names[key] = f"{prefix}.{key}"
+            if isinstance(item, dict):
+                self._add_nested(item, name, row)
+                continue
+            column = columns.get(name)
+            if column is None:
+                column = columns[name] = [_MISSING] * row
+            elif len(column) != row:
+                column.extend([_MISSING] * (row - len(column)))
+            column.append(item)
+
+    def frame(self, parse_dates: bool = True) -> pd.DataFrame:
+        """The DataFrame, with ISO 8601 columns parsed when ``parse_dates``."""
+        for column in self.columns.values():
+            if len(column) != self.rows:
+                column.extend([_MISSING] * (self.rows - len(column)))
+        return _build_frame(self.columns, self.rows, parse_dates)
 
 
-def _flatten_into(value: dict[str, Any], prefix: str, out: dict[str, Any]) -> None:
-    for key, item in value.items():
-        name = f"{prefix}.{key}"
-        if isinstance(item, dict):
-            _flatten_into(item, name, out)
-        else:
-            out[name] = item
+def _build_frame(columns: dict[str, list[Any]], rows: int, parse_dates: bool) -> pd.DataFrame:
+    with gc_paused():
+        data = {
+            name: _as_datetimes(values) if parse_dates else values
+            for name, values in columns.items()
+        }
+        return pd.DataFrame(data, index=pd.RangeIndex(rows))
+
+
+def _as_datetimes(values: list[Any]) -> Any:
+    """ISO 8601 strings → UTC-aware datetimes; any other column is returned unchanged."""
+    head = next((v for v in values if v is not None and v is not _MISSING), None)
+    if not isinstance(head, str) or not _ISO_8601.match(head):
+        return values
+    step = max(1, len(values) // 64)
+    for value in values[::step]:
+        if value is not None and value is not _MISSING:
+            if not isinstance(value, str) or not _ISO_8601.match(value):
+                return values
+    try:
+        return pd.to_datetime(values, utc=True, format="ISO8601")
+    except (ValueError, TypeError):
+        return values
 
 
 def _maybe_datetime(series: pd.Series, parse_dates: bool) -> pd.Series:
     """Parse a column of ISO 8601 strings into UTC-aware datetimes; leave anything else alone."""
     if not parse_dates or series.dtype.kind in "biufcmM":
         return series
-    sample = series.dropna()
-    if sample.empty:
-        return series
-    head = sample.iloc[0]
-    if not isinstance(head, str) or not _ISO_8601.match(head):
-        return series
-    if not all(
-        isinstance(v, str) and _ISO_8601.match(v) for v in sample.iloc[:: max(1, len(sample) // 64)]
-    ):
-        return series
-    try:
-        return pd.to_datetime(series, utc=True, format="ISO8601")
-    except (ValueError, TypeError):
-        return series
+    parsed = _as_datetimes(series.tolist())
+    return series if isinstance(parsed, list) else pd.Series(parsed, index=series.index)
 
 
 def _lookup(answer: Any, dotted: str, option: str) -> Any:

@@ -36,7 +36,8 @@ from .errors import (
     P44TimeoutError,
     P44UsageError,
 )
-from .frames import to_frame
+from .fast_frames import frame_from_json
+from .frames import PagedRows, to_frame
 from .gc_pause import gc_paused
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -217,8 +218,7 @@ class P44Client:
         content: str | bytes | None = None,
     ) -> httpx.Response:
         """Send one request (token, retries, redirects handled); 4xx/5xx raise P44HTTPError."""
-        response, _ = self._request(method, path, params, json, headers, content)
-        return response
+        return self._request(method, path, params, json, headers, content)
 
     def frame(
         self,
@@ -241,12 +241,32 @@ class P44Client:
         A 204 gives None; a non-JSON answer gives its text. ``all_pages`` joins every page of a
         ``page``/``pageSize`` (or ``size``) search.
         """
+        if all_pages and record_path is None and not meta:
+            paged = PagedRows()
+            self.all_pages(
+                method,
+                path,
+                params,
+                json,
+                headers,
+                content,
+                max_pages=max_pages,
+                progress=progress,
+                on_page=paged.add,
+            )
+            return paged.frame(parse_dates)
         if all_pages:
             answer = self.all_pages(
                 method, path, params, json, headers, content, max_pages=max_pages, progress=progress
             )
         else:
-            answer = self.answer(method, path, params, json, headers, content)
+            response = self._request(method, path, params, json, headers, content)
+            if record_path is None and not meta and response.status_code != 204:
+                frame = frame_from_json(response.content, parse_dates)
+                if frame is not None:
+                    return frame
+            answer = decode_body(response)
+            _warn_info_messages(answer)
         if answer is None or isinstance(answer, str):
             return answer
         return to_frame(answer, record_path=record_path, meta=meta, parse_dates=parse_dates)
@@ -261,7 +281,7 @@ class P44Client:
         content: str | bytes | None = None,
     ) -> Any:
         """The parsed answer: JSON as Python objects, text when not JSON, None for no content."""
-        _, body = self._request(method, path, params, json, headers, content)
+        body = decode_body(self._request(method, path, params, json, headers, content))
         _warn_info_messages(body)
         return body
 
@@ -276,12 +296,14 @@ class P44Client:
         *,
         max_pages: int | None = None,
         progress: ProgressCallback | None = None,
+        on_page: Callable[[int, list[Any]], None] | None = None,
     ) -> dict[str, Any]:
         """Every page of a ``{paginationInfo, results}`` search joined in page order.
 
         The first page gives ``paginationInfo.total``; the rest are fetched concurrently (at most
         ``max_concurrency`` at once). The row count must match ``total`` (unless ``max_pages``
         cut it short) and any failed page fails the whole call: never partial data.
+        ``on_page(page, results)`` runs in the fetching thread as each page arrives.
         """
         url = self.url_for(path)
         query = dict(url.params.multi_items())
@@ -293,12 +315,15 @@ class P44Client:
 
         def fetch(page: int) -> dict[str, Any]:
             page_query = {**query, "page": str(page)}
-            _, body = self._request(method, str(base), page_query, json, headers, content, True)
+            response = self._request(method, str(base), page_query, json, headers, content, True)
+            body = decode_body(response)
             if not (isinstance(body, dict) and isinstance(body.get("results"), list)):
                 raise P44PagingError(
                     f"--all-pages: page {page} is not a {{paginationInfo, results}} answer.",
                     hint="Use --all-pages only on search endpoints that page.",
                 )
+            if on_page is not None:
+                on_page(page, body["results"])
             return body
 
         first = fetch(first_page)
@@ -377,7 +402,7 @@ class P44Client:
         headers: Mapping[str, str] | None,
         content: str | bytes | None,
         idempotent: bool | None = None,
-    ) -> tuple[httpx.Response, Any]:
+    ) -> httpx.Response:
         method = method.upper()
         url = self.url_for(path)
         if json_body is not None:
@@ -410,17 +435,16 @@ class P44Client:
         exchange.response_headers = dict(response.headers)
         exchange.request_headers = _masked(response.request.headers)
         exchange.content = response.content
-        body = decode_body(response)
         if response.status_code >= 400:
             raise P44HTTPError.from_answer(
                 status_code=response.status_code,
                 reason=response.reason_phrase,
                 method=method,
                 url=str(request.url),
-                body=body,
+                body=exchange.body,
                 attempts=getattr(response, "p44_attempts", 1),
             )
-        return response, body
+        return response
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         """Send with the token holder; follow up to 5 redirects, dropping auth off the host."""

@@ -111,8 +111,8 @@ def records_to_frame(records: Iterable[Any], parse_dates: bool = True) -> pd.Dat
     with gc_paused():
         columns = _uniform_columns(records)
     if columns is not None:
-        frame = _build_frame(columns, len(records), parse_dates)
-        if not _holds_objects(frame, columns):
+        frame = build_frame(columns, len(records), parse_dates)
+        if not holds_objects(frame, columns):
             return frame
     builder = ColumnBuilder()
     builder.add(records)
@@ -128,7 +128,7 @@ def _uniform_columns(records: list[Any]) -> dict[str, Any] | None:
     """
     if not records or not isinstance(records[0], dict):
         return None
-    names, read_rows = _rows_reader(_shape_of(records[0], top=True))
+    names, read_rows = _rows_reader(shape_of(records[0], top=True))
     try:
         rows = read_rows(records)
     except (KeyError, TypeError, IndexError, AttributeError):
@@ -139,10 +139,10 @@ def _uniform_columns(records: list[Any]) -> dict[str, Any] | None:
 Shape = tuple[tuple[str, "Shape | None"], ...]  # (key, nested shape or None for a field)
 
 
-def _shape_of(record: dict[str, Any], top: bool = False) -> Shape:
+def shape_of(record: dict[str, Any], top: bool = False) -> Shape:
     """The keys of a record, recursively, in json_normalize's column order."""
     items = [
-        (key, _shape_of(value) if type(value) is dict else None) for key, value in record.items()
+        (key, shape_of(value) if type(value) is dict else None) for key, value in record.items()
     ]
     if top:  # json_normalize puts a record's plain fields before its nested objects
         items = [i for i in items if i[1] is None] + [i for i in items if i[1] is not None]
@@ -190,7 +190,7 @@ def _rows_reader(shape: Shape) -> tuple[list[str], Callable[[list], list[tuple]]
     return names, namespace["read_rows"]
 
 
-def _holds_objects(frame: pd.DataFrame, columns: dict[str, Any]) -> bool:
+def holds_objects(frame: pd.DataFrame, columns: dict[str, Any]) -> bool:
     """True when a column holds a JSON object, which must be flattened instead.
 
     Only object-dtype columns can: pandas already found the others to be numbers, text or dates.
@@ -200,6 +200,42 @@ def _holds_objects(frame: pd.DataFrame, columns: dict[str, Any]) -> bool:
         for name, dtype in frame.dtypes.items()
         if dtype == _OBJECT
     )
+
+
+class PagedRows:
+    """Reads each page's records into row tuples as the page arrives, then builds one frame.
+
+    ``add`` may run in the threads that fetch the pages, so the reading overlaps the waiting.
+    Pages of different shapes (or records that are not uniform) fall back to the general path.
+    """
+
+    def __init__(self) -> None:
+        self._pages: dict[int, tuple[list[Any], Shape | None, list[tuple] | None]] = {}
+
+    def add(self, page: int, records: list[Any]) -> None:
+        shape = rows = None
+        if records and isinstance(records[0], dict):
+            shape = shape_of(records[0], top=True)
+            try:
+                with gc_paused():
+                    rows = _rows_reader(shape)[1](records)
+            except (KeyError, TypeError, AttributeError):
+                shape = None
+        self._pages[page] = (records, shape, rows)
+
+    def frame(self, parse_dates: bool = True) -> pd.DataFrame:
+        pages = [self._pages[number] for number in sorted(self._pages)]
+        shapes = {shape for records, shape, _ in pages if records}
+        if len(shapes) == 1 and None not in shapes:
+            names = _rows_reader(shapes.pop())[0]
+            with gc_paused():
+                rows = [row for _, _, page_rows in pages if page_rows for row in page_rows]
+                columns = dict(zip(names, zip(*rows, strict=True), strict=True))
+            if names:
+                frame = build_frame(columns, len(rows), parse_dates)
+                if not holds_objects(frame, columns):
+                    return frame
+        return records_to_frame([r for records, _, _ in pages for r in records], parse_dates)
 
 
 class ColumnBuilder:
@@ -266,10 +302,10 @@ class ColumnBuilder:
         for column in self.columns.values():
             if len(column) != self.rows:
                 column.extend([_MISSING] * (self.rows - len(column)))
-        return _build_frame(self.columns, self.rows, parse_dates)
+        return build_frame(self.columns, self.rows, parse_dates)
 
 
-def _build_frame(columns: dict[str, list[Any]], rows: int, parse_dates: bool) -> pd.DataFrame:
+def build_frame(columns: dict[str, list[Any]], rows: int, parse_dates: bool) -> pd.DataFrame:
     with gc_paused():
         data = {
             name: _as_datetimes(values) if parse_dates else values

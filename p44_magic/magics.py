@@ -17,7 +17,7 @@ from .auth import Secret
 from .client import P44Client, P44Warning
 from .environments import ENVIRONMENT_NAMES
 from .errors import P44Error, P44UsageError
-from .frames import NOTE_ATTR, to_frame
+from .frames import NOTE_ATTR
 from .request import HttpRequest, parse_request, parse_request_line, substitute_request
 
 LAST_EXCHANGE_NAME = "_p44_last"
@@ -269,21 +269,33 @@ class P44Magics(Magics):
             print(_describe(client, request))
             return None
         headers = dict(request.headers)
+        call = client.all_pages if args.all_pages and args.raw else client.answer
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", P44Warning)
             try:
-                if args.all_pages:
-                    answer = client.all_pages(
+                if args.raw:
+                    paging = {"max_pages": args.max_pages} if args.all_pages else {}
+                    result = call(
                         request.method,
                         request.target,
                         headers=headers,
                         content=request.body,
-                        max_pages=args.max_pages,
-                        progress=self._progress_display() if self.progress else None,
+                        **paging,
                     )
                 else:
-                    answer = client.answer(
-                        request.method, request.target, headers=headers, content=request.body
+                    result = client.frame(
+                        request.method,
+                        request.target,
+                        headers=headers,
+                        content=request.body,
+                        record_path=args.record_path,
+                        meta=args.meta,
+                        all_pages=args.all_pages,
+                        max_pages=args.max_pages,
+                        parse_dates=self.parse_dates,
+                        progress=self._progress_display()
+                        if self.progress and args.all_pages
+                        else None,
                     )
             finally:
                 self.shell.user_ns[LAST_EXCHANGE_NAME] = client.last_exchange
@@ -293,23 +305,18 @@ class P44Magics(Magics):
         for warning in caught:
             print(warning.message, file=sys.stderr)
         if args.raw:
-            return answer
-        if answer is None:
+            return result
+        if result is None:
             print("The answer has no content.", file=sys.stderr)
-            return None
-        if isinstance(answer, str):
+        elif isinstance(result, str):
             print(
                 "The answer is not JSON, so here is its text "
                 f"(full exchange in {LAST_EXCHANGE_NAME}).",
                 file=sys.stderr,
             )
-            return answer
-        frame = to_frame(
-            answer, record_path=args.record_path, meta=args.meta, parse_dates=self.parse_dates
-        )
-        if frame.attrs.get(NOTE_ATTR):
-            print(frame.attrs[NOTE_ATTR], file=sys.stderr)
-        return frame
+        elif result.attrs.get(NOTE_ATTR):
+            print(result.attrs[NOTE_ATTR], file=sys.stderr)
+        return result
 
 
 def _describe(client: P44Client, request: HttpRequest) -> str:

@@ -44,6 +44,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_ANY_METHOD = frozenset({429})  # the request was not processed
 RETRY_IDEMPOTENT = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 MAX_REDIRECTS = 5
+DOWNLOAD_PROGRESS_BYTES = 4_000_000  # smaller answers arrive too fast to need a bar
 _MASK = "********"
 _JSON_START = re.compile(rb"\s*[\[{]")  # matched in place: no copy of a large body
 _JSON = msgspec.json.Decoder()  # fastest, and leanest in memory, of the JSON parsers measured
@@ -140,6 +141,7 @@ class P44Client:
         self.requests_sent = 0
         self.last_exchange: Exchange | None = None
         self.notices: list[str] = []  # things the user should be told (capped waits, …)
+        self.download_progress: Callable[[int, int], None] | None = None
         self._counter_lock = threading.Lock()
         self._origin = httpx.URL(self.base_url)
         self._token_holder = TokenHolder(
@@ -452,8 +454,11 @@ class P44Client:
         for _ in range(MAX_REDIRECTS + 1):
             with self._counter_lock:
                 self.requests_sent += 1
-            response = self._http.send(request, auth=auth)
-            response.read()
+            response = self._http.send(request, auth=auth, stream=True)
+            try:
+                response = self._read(response)
+            finally:
+                response.close()
             if not response.is_redirect:
                 return response
             target = request.url.join(response.headers["Location"])
@@ -474,6 +479,26 @@ class P44Client:
         raise P44ConnectionError(
             f"Too many redirects (more than {MAX_REDIRECTS}) for {request.method} {request.url}.",
             hint="The server is redirecting in a loop; check the base URL.",
+        )
+
+    def _read(self, response: httpx.Response) -> httpx.Response:
+        """Read the whole answer, reporting bytes received for a large one."""
+        total = int(response.headers.get("Content-Length") or 0)
+        report = self.download_progress
+        if report is None or total < DOWNLOAD_PROGRESS_BYTES:
+            response.read()
+            return response
+        chunks = []
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            report(response.num_bytes_downloaded, total)
+        headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=response.request,
+            extensions=response.extensions,
         )
 
     def _with_retries(

@@ -18,6 +18,7 @@ from .client import P44Client, P44Warning
 from .environments import ENVIRONMENT_NAMES
 from .errors import P44Error, P44UsageError
 from .frames import NOTE_ATTR
+from .progress import bytes_progress, pages_progress
 from .request import HttpRequest, parse_request, parse_request_line, substitute_request
 
 LAST_EXCHANGE_NAME = "_p44_last"
@@ -190,26 +191,6 @@ class P44Magics(Magics):
         self.login_form = LoginForm(login, client_id=client_id, env=env)
         display(self.login_form)
 
-    def _progress_display(self):
-        """Pages done of total and rows: a live line in a notebook, ``\r`` on a terminal."""
-        if self._shows_widgets():
-            from IPython.display import display
-
-            handle = display({"text/plain": "pages 0/?"}, raw=True, display_id=True)
-
-            def show(done: int, pages: int, rows: int) -> None:
-                handle.update({"text/plain": f"pages {done}/{pages}, {rows} rows"}, raw=True)
-
-            return show
-        if not sys.stderr.isatty():
-            return None
-
-        def show_in_terminal(done: int, pages: int, rows: int) -> None:
-            end = "\n" if done == pages else ""
-            print(f"\rpages {done}/{pages}, {rows} rows", end=end, file=sys.stderr, flush=True)
-
-        return show_in_terminal
-
     def _prompt(self, client_id: str | None) -> tuple[str, Secret]:
         print("project44 login (no widgets here, so asking in the terminal).")
         if not client_id:
@@ -270,6 +251,8 @@ class P44Magics(Magics):
             return None
         headers = dict(request.headers)
         call = client.all_pages if args.all_pages and args.raw else client.answer
+        if self.progress:
+            client.download_progress = bytes_progress(self._shows_widgets())
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", P44Warning)
             try:
@@ -293,11 +276,12 @@ class P44Magics(Magics):
                         all_pages=args.all_pages,
                         max_pages=args.max_pages,
                         parse_dates=self.parse_dates,
-                        progress=self._progress_display()
+                        progress=pages_progress(self._shows_widgets())
                         if self.progress and args.all_pages
                         else None,
                     )
             finally:
+                client.download_progress = None
                 self.shell.user_ns[LAST_EXCHANGE_NAME] = client.last_exchange
                 for notice in client.notices:
                     print(notice, file=sys.stderr)

@@ -1,0 +1,77 @@
+"""Progress for long work: an ipywidgets bar in a notebook, a text line on a terminal.
+
+Both displays are callables the client calls as work advances, so the client knows nothing of
+where (or whether) progress is shown.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+PagesCallback = Callable[[int, int, int], None]  # pages done, pages in all, rows so far
+BytesCallback = Callable[[int, int], None]  # bytes received, bytes in all
+
+
+def pages_progress(notebook: bool) -> PagesCallback | None:
+    """Pages done of total and rows, or None where nobody would see it."""
+    bar = _bar(notebook, "pages")
+    if bar is None:
+        return None
+
+    def show(done: int, pages: int, rows: int) -> None:
+        bar(done, pages, f"pages {done}/{pages}, {rows:,} rows")
+
+    return show
+
+
+def bytes_progress(notebook: bool) -> BytesCallback | None:
+    """Megabytes received of the announced Content-Length."""
+    bar = _bar(notebook, "download")
+    if bar is None:
+        return None
+
+    def show(received: int, total: int) -> None:
+        bar(received, total, f"{received / 1e6:,.1f} of {total / 1e6:,.1f} MB")
+
+    return show
+
+
+def _bar(notebook: bool, title: str) -> Callable[[int, int, str], None] | None:
+    if notebook:
+        return _widget_bar(title)
+    if sys.stderr.isatty():
+        return _terminal_bar()
+    return None
+
+
+def _widget_bar(title: str) -> Callable[[int, int, str], None]:
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    bar = widgets.IntProgress(value=0, min=0, max=1, description=title)
+    label = widgets.Label(value="")
+    shown = False
+
+    def update(done: int, total: int, text: str) -> None:
+        nonlocal shown
+        if not shown:
+            display(widgets.HBox([bar, label]))
+            shown = True
+        bar.max = max(total, 1)
+        bar.value = min(done, bar.max)
+        label.value = text
+        if done >= total:
+            bar.bar_style = "success"
+
+    return update
+
+
+def _terminal_bar(width: int = 30) -> Callable[[int, int, str], None]:
+    def update(done: int, total: int, text: str) -> None:
+        filled = int(width * done / max(total, 1))
+        end = "\n" if done >= total else ""
+        bar = "#" * filled + "-" * (width - filled)
+        print(f"\r[{bar}] {text}", end=end, file=sys.stderr, flush=True)
+
+    return update

@@ -17,7 +17,12 @@ QUICK = {"small_requests": 30, "repeats": 1, "large": 5_000, "page_rows": 2_500,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, one round (< 1 min)")
+    parser.add_argument(
+        "--scale", action="store_true", help="how time and memory grow with answer size"
+    )
     args = parser.parse_args(argv)
+    if args.scale:
+        return scale()
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()
     print(
@@ -40,6 +45,27 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(lines) - len(missed)} of {len(lines)} ratio targets met "
         f"in {time.perf_counter() - started:.0f} s"
     )
+    return 0
+
+
+def scale(sizes: tuple[int, ...] = (100_000, 200_000, 400_000)) -> int:
+    """Time and peak memory of one large answer into a DataFrame, at growing sizes."""
+    from p44_magic import P44Client
+
+    from .server import CLIENT_ID, CLIENT_SECRET
+    from .workloads import peak_memory
+
+    print("rows      MB answer   p44 time   p44 peak memory")
+    for rows in sizes:
+        with BenchServer(small=1, large=rows, page_rows=1) as server:
+            with P44Client(CLIENT_ID, CLIENT_SECRET, base_url=server.base_url, timeout=300) as p44:
+                p44.frame("GET", "/bench/large")  # warm up
+                started = time.perf_counter()
+                frame = p44.frame("GET", "/bench/large")
+                took = time.perf_counter() - started
+                del frame
+                peak = peak_memory(lambda: p44.frame("GET", "/bench/large"))
+            print(f"{rows:>7,}   {server.large_bytes / 1e6:9.0f}   {took:7.2f} s   {peak:9.0f} MB")
     return 0
 
 

@@ -5,6 +5,7 @@
 """
 
 from .auth import Secret, TokenHolder
+from .catalogue import ENDPOINTS, Endpoint, find_endpoint
 from .client import Exchange, P44Client, P44Warning
 from .errors import (
     P44AuthError,
@@ -17,9 +18,15 @@ from .errors import (
 )
 from .frames import to_frame
 from .request import HttpRequest, parse_request
+from .tracking_tables import TrackingTables, tracking_tables
 
 __version__ = "0.1.0"
 __all__ = [
+    "ENDPOINTS",
+    "Endpoint",
+    "TrackingTables",
+    "find_endpoint",
+    "tracking_tables",
     "Exchange",
     "HttpRequest",
     "P44AuthError",
@@ -47,3 +54,8 @@ def load_ipython_extension(ipython) -> None:
     ipython.register_magics(magics)
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
+    from .completion import p44_matcher
+
+    completer = getattr(ipython, "Completer", None)
+    if completer is not None and p44_matcher not in completer.custom_matchers:
+        completer.custom_matchers.append(p44_matcher)

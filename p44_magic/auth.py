@@ -130,6 +130,10 @@ class TokenHolder(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
+        # Give the connection back before waiting for the lock: the thread that renews needs
+        # one, and threads holding theirs while they wait would starve it.
+        response.read()
+        response.close()
         if generation == self._generation:
             self._stale = True
         with self._lock:

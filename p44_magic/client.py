@@ -26,6 +26,7 @@ import msgspec
 import pandas as pd
 
 from .auth import AuthStyle, Secret, TokenHolder
+from .catalogue import find_endpoint
 from .environments import TOKEN_PATH, base_url_for, check_base_url
 from .errors import (
     P44AuthError,
@@ -44,6 +45,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_ANY_METHOD = frozenset({429})  # the request was not processed
 RETRY_IDEMPOTENT = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 MAX_REDIRECTS = 5
+DEFAULT_PAGE_SIZE = 100  # when a catalogued search is paged without a page size
 DOWNLOAD_PROGRESS_BYTES = 4_000_000  # smaller answers arrive too fast to need a bar
 _MASK = "********"
 _JSON_START = re.compile(rb"\s*[\[{]")  # matched in place: no copy of a large body
@@ -237,12 +239,18 @@ class P44Client:
         max_pages: int | None = None,
         parse_dates: bool = True,
         progress: ProgressCallback | None = None,
+        presets: bool = True,
     ) -> pd.DataFrame | str | None:
         """Send a request and turn its JSON answer into a DataFrame (see :func:`to_frame`).
 
         A 204 gives None; a non-JSON answer gives its text. ``all_pages`` joins every page of a
-        ``page``/``pageSize`` (or ``size``) search.
+        ``page``/``pageSize`` (or ``size``) search. For a catalogued endpoint (see
+        :mod:`p44_magic.catalogue`) without ``record_path``, its row list and parent fields are
+        used unless ``presets`` is False; explicit options always win.
         """
+        endpoint = find_endpoint(method, path) if presets else None
+        if endpoint is not None and record_path is None and endpoint.rows not in (None, "results"):
+            record_path, meta = endpoint.rows, meta or list(endpoint.meta)
         if all_pages and record_path is None and not meta:
             paged = PagedRows()
             self.all_pages(
@@ -311,6 +319,9 @@ class P44Client:
         query = dict(url.params.multi_items())
         query.update({k: str(v) for k, v in (params or {}).items()})
         first_page = int(query.get("page", 1))
+        endpoint = find_endpoint(method, path)
+        if endpoint and endpoint.paging and "pageSize" not in query and "size" not in query:
+            query[endpoint.paging] = str(DEFAULT_PAGE_SIZE)
         size_key = "size" if "size" in query and "pageSize" not in query else "pageSize"
         query["page"] = str(first_page)
         base = url.copy_with(query=None)

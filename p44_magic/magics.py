@@ -14,12 +14,14 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Enum, Float, Int, Unicode
 
 from .auth import Secret
+from .catalogue import endpoints_frame
 from .client import P44Client, P44Warning
 from .environments import ENVIRONMENT_NAMES
 from .errors import P44Error, P44UsageError
 from .frames import NOTE_ATTR
 from .progress import bytes_progress, pages_progress
 from .request import HttpRequest, parse_request, parse_request_line, substitute_request
+from .tracking_tables import tracking_tables
 
 LAST_EXCHANGE_NAME = "_p44_last"
 _SECRET_HINT = (
@@ -118,6 +120,11 @@ class P44Magics(Magics):
             f"token fetches: {status['token_fetches']}"
         )
 
+    @line_magic
+    def p44_endpoints(self, line: str = "") -> Any:
+        """The project44 endpoints p44_magic knows: %p44_endpoints [word] filters them."""
+        return endpoints_frame(line.strip() or None)
+
     def _login(
         self,
         client_id: str | None,
@@ -207,16 +214,39 @@ class P44Magics(Magics):
     @argument("--raw", action="store_true", help="Return the parsed JSON, not a DataFrame.")
     @argument("--all-pages", action="store_true", help="Fetch and join every page of a search.")
     @argument("--max-pages", type=int, help="With --all-pages: fetch at most N pages.")
+    @argument("--tables", action="store_true", help="A tracking answer as linked tables.")
+    @argument("--no-presets", action="store_true", help="Ignore the catalogue's row presets.")
     @argument("--dry-run", action="store_true", help="Show the request; send nothing.")
+    @argument("-h", "--help", action="store_true", help="Show this help and examples.")
     @line_cell_magic
     def p44(self, line: str, cell: str | None = None) -> Any:
-        """Send a project44 API request and return the answer as a pandas DataFrame.
+        """Send a project44 API request; the JSON answer comes back as a pandas DataFrame.
 
-        Line: ``df = %p44 GET /api/v4/shipments/{{sid}}/tracking/history --path events``.
-        Cell: ``%%p44 [NAME] [options]`` then the request in the .http format (method line,
-        headers, blank line, body); ``{{name}}`` takes a value from the notebook.
+        Line form:  df = %p44 [options] [METHOD] PATH
+        Cell form:  %%p44 [NAME] [options]      (NAME stores the result and prints its size)
+                    METHOD PATH                 (lines starting with ? or & continue the query)
+                    Header: value
+                                                (a blank line, then the body, sent as written)
+                    {"json": "body"}
+        {{name}} takes a value from the notebook; lines starting with # are comments.
+        Known endpoints pick their rows by themselves (%p44_endpoints lists them); --path and
+        --meta always win.
+
+        Examples:
+            positions = %p44 GET /api/v4/shipments/{{sid}}/positionhistory
+            tables = %p44 --tables GET /api/v4/shipments/{{sid}}/tracking/history
+            quotes = %p44 --dry-run POST /api/v4/ltl/quotes/rates/query
+
+            %%p44 orders --all-pages
+            POST /api/v4/inventory/orders/search?page=1&pageSize=100
+            Content-Type: application/json
+
+            {"statuses": ["IN_TRANSIT"]}
         """
         args = parse_argstring(self.p44, line)
+        if args.help:
+            print(self.p44.__doc__)
+            return None
         try:
             if cell is None:
                 name, request = None, parse_request_line(args.words)
@@ -250,13 +280,14 @@ class P44Magics(Magics):
             print(_describe(client, request))
             return None
         headers = dict(request.headers)
-        call = client.all_pages if args.all_pages and args.raw else client.answer
+        raw = args.raw or args.tables
+        call = client.all_pages if args.all_pages and raw else client.answer
         if self.progress:
             client.download_progress = bytes_progress(self._shows_widgets())
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", P44Warning)
             try:
-                if args.raw:
+                if raw:
                     paging = {"max_pages": args.max_pages} if args.all_pages else {}
                     result = call(
                         request.method,
@@ -276,6 +307,7 @@ class P44Magics(Magics):
                         all_pages=args.all_pages,
                         max_pages=args.max_pages,
                         parse_dates=self.parse_dates,
+                        presets=not args.no_presets,
                         progress=pages_progress(self._shows_widgets())
                         if self.progress and args.all_pages
                         else None,
@@ -288,6 +320,8 @@ class P44Magics(Magics):
                 client.notices.clear()
         for warning in caught:
             print(warning.message, file=sys.stderr)
+        if args.tables:
+            return tracking_tables(result, parse_dates=self.parse_dates)
         if args.raw:
             return result
         if result is None:

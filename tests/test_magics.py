@@ -145,7 +145,9 @@ def test_line_form_with_substitution_path_and_meta(logged_in, demo):
 def test_without_name_the_frame_is_returned_and_several_lists_hint(logged_in, capsys):
     logged_in.run_cell(SEARCH)
     logged_in.user_ns["sid"] = logged_in.user_ns["orders"]["shipmentIds"][0][0]
-    result = logged_in.run_cell("%%p44\nGET /api/v4/shipments/{{sid}}/tracking/history\n")
+    result = logged_in.run_cell(
+        "%%p44 --no-presets\nGET /api/v4/shipments/{{sid}}/tracking/history\n"
+    )
     assert result.success and len(result.result) == 1
     assert "several lists: events (" in out_of(capsys)
 

@@ -14,7 +14,12 @@ from tests.servers import TOKEN_PATH, Received, Reply, ScriptedServer, TokenIssu
 SECRET = "s3cret-Value-42"
 
 
-def api(issuer: TokenIssuer, reject: set[str] | None = None, always_401: bool = False):
+def api(
+    issuer: TokenIssuer,
+    reject: set[str] | None = None,
+    always_401: bool = False,
+    delay_401: float = 0.0,
+):
     """A handler: tokens at the oauth2 path, data answers that check the bearer token."""
     reject = reject if reject is not None else set()
 
@@ -23,7 +28,8 @@ def api(issuer: TokenIssuer, reject: set[str] | None = None, always_401: bool = 
             return issuer.issue()
         token = got.headers.get("authorization", "").removeprefix("Bearer ")
         if always_401 or token in reject or token != issuer.current:
-            return Reply(401, {"httpStatusCode": 401, "errorMessage": "Unauthorized"})
+            body = {"httpStatusCode": 401, "errorMessage": "Unauthorized"}
+            return Reply(401, body, delay=delay_401)
         return Reply(200, [{"ok": True}])
 
     return handle
@@ -155,3 +161,25 @@ def test_reprs_hide_secret_and_token():
 
         pickle.dumps(Secret(SECRET))
     assert "s3cret" not in repr(TokenHolder("http://127.0.0.1/t", "id", SECRET))
+
+
+def test_more_threads_than_connections_meeting_a_401_do_not_starve_the_renewal():
+    issuer = TokenIssuer()
+    barrier = threading.Barrier(64)
+    with ScriptedServer(api(issuer)) as server, client_for(server, timeout=10) as p44:
+        p44.request("GET", "/api/v4/x")  # 16 pooled connections at the default concurrency
+        # slow 401s: every connection is busy with one when the first thread renews
+        server.handler = api(issuer, reject={issuer.current}, delay_401=0.3)
+        statuses: list[int] = []
+
+        def worker() -> None:
+            barrier.wait()
+            statuses.append(p44.request("GET", "/api/v4/x").status_code)
+
+        threads = [threading.Thread(target=worker) for _ in range(64)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert statuses == [200] * 64
+        assert issuer.fetches == 2

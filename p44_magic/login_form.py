@@ -33,15 +33,19 @@ class LoginForm:
 
     def __init__(self, login: LoginCallback, client_id: str = "", env: str = "na") -> None:
         self._login = login
-        self.client_id = widgets.Text(value=client_id, description="Client ID")
-        self.secret = widgets.Password(value="", description="Client secret")
+        wide = {"description_width": "8em"}  # room for "Client secret" and "Environment"
+        self.client_id = widgets.Text(value=client_id, description="Client ID", style=wide)
+        self.secret = widgets.Password(value="", description="Client secret", style=wide)
         known = {value for _, value in ENVIRONMENT_CHOICES}
         self.environment = widgets.Dropdown(
             options=ENVIRONMENT_CHOICES,
             value=env if env in known else "na",
             description="Environment",
+            style=wide,
         )
-        self.base_url = widgets.Text(value="", description="Base URL", placeholder="https://…")
+        self.base_url = widgets.Text(
+            value="", description="Base URL", placeholder="https://…", style=wide
+        )
         self.button = widgets.Button(description="Log in", button_style="primary")
         self.status = widgets.HTML(value="")
         self.inputs = widgets.VBox(
@@ -76,13 +80,13 @@ class LoginForm:
         try:
             line = self._login(self.client_id.value.strip(), secret, env, base_url)
         except P44Error as error:
-            self.status.value = _html_line(f"❌ {error}")
+            self.status.value = _html_line(str(error))
             self.button.disabled = False
             return
         finally:
             del secret
         self.inputs.children = ()
-        self.status.value = _html_line(f"✅ {line}")
+        self.status.value = _html_line(line)
         self.widget.children = (self.status,)
 
 

@@ -1,0 +1,301 @@
+"""A person's path through the login form in JupyterLab, in a real browser.
+
+Open a notebook, show ``%p44_login --form``, choose Demo, log in with a wrong secret (the server's
+words appear), then with the right one (Enter in the secret box), query a table, save from the
+browser, and check that the saved notebook holds no secret and no access token.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from p44_magic.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+pytestmark = pytest.mark.e2e
+
+NOTEBOOK = "p44-login-e2e.ipynb"
+WRONG_SECRET = "wrong-secret-e2e-7Qp2"
+QUERY_COLUMNS = (
+    "code",
+    "capacityProviderIdentifier.type",
+    "capacityProviderIdentifier.value",
+    "group.code",
+    "group.name",
+)
+# The demo issues secrets.token_urlsafe(32): 43 characters of the URL-safe alphabet.
+TOKEN_LIKE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43,}(?![A-Za-z0-9_-])")
+LOGIN_ERROR = re.compile(r"confidential client is invalid|invalid_client")
+TIMEOUT_MS = 15_000
+ENTER_TIMEOUT_MS = 5_000
+
+
+def _notebook() -> dict:
+    sources = [
+        ("load", "%load_ext p44_magic"),
+        ("login", "%p44_login --form"),
+        ("query", "%%p44\nGET /api/v4/capacityprovideraccounts"),
+    ]
+    return {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {
+            # Without a kernelspec JupyterLab asks for a kernel in a dialog.
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+            },
+            "language_info": {"name": "python"},
+        },
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": cell_id,
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": source,
+            }
+            for cell_id, source in sources
+        ],
+    }
+
+
+class Steps:
+    """Numbered screenshots, and failures that say what the page showed instead."""
+
+    def __init__(self, page, folder: Path) -> None:
+        self.page = page
+        self.folder = folder
+        self.count = 0
+        self.page_errors: list[str] = []
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+
+    def shot(self, name: str) -> Path:
+        self.count += 1
+        path = self.folder / f"login-{self.count:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    @contextmanager
+    def step(self, name: str, shown: Callable[[], str]) -> Iterator[None]:
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            yield
+        except (AssertionError, PlaywrightError) as error:
+            try:
+                picture = self.shot(f"FAILED-{name}")
+            except PlaywrightError as shot_error:
+                picture = f"<no screenshot: {shot_error}>"
+            dialogs = _visible_text(self.page.locator(".jp-Dialog"))
+            message = [
+                f"step {name!r} failed: {str(error).splitlines()[0]}",
+                f"the page showed instead: {_shorten(shown())!r}",
+            ]
+            if dialogs:
+                message.append(f"an open dialog says: {dialogs!r}")
+            if self.page_errors:
+                message.append(f"page errors: {self.page_errors[-3:]!r}")
+            message.append(f"screenshot: {picture}")
+            raise AssertionError("\n".join(message)) from None
+        self.shot(name)
+
+
+def _shorten(text: str, limit: int = 1500) -> str:
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more characters)"
+
+
+def _visible_text(locator) -> str:
+    """The text a person sees in ``locator`` (all matches), or '' when there is none."""
+    try:
+        return " | ".join(t.strip() for t in locator.all_inner_texts() if t.strip())
+    except Exception:  # a description for a failure message must not fail itself
+        return ""
+
+
+def _run_first_cell(cell, lab, attempts: int = 3) -> None:
+    """Shift+Enter in the first cell once the kernel is up; again if the page ran it too early.
+
+    JupyterLab quietly skips a run asked for before its session has a kernel.
+    """
+    from playwright.sync_api import expect
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        sessions = lab.api("GET", "/api/sessions") or []
+        if any(s.get("kernel", {}).get("execution_state") == "idle" for s in sessions):
+            break
+        time.sleep(0.2)
+    for attempt in range(attempts):
+        cell.locator(".jp-InputArea-editor").click()
+        cell.page.keyboard.press("Shift+Enter")
+        try:
+            expect(cell.locator(".jp-InputPrompt")).to_contain_text(
+                re.compile(r"\[(\d+|\*)\]"), timeout=3_000
+            )
+            break
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
+    expect(cell.locator(".jp-InputPrompt")).to_contain_text(re.compile(r"\[\d+\]"))
+
+
+def _wait_for_save(path: Path, before: float, timeout: float = 10.0) -> dict:
+    """The notebook as saved by the browser: newer than ``before`` with the table's output."""
+    deadline = time.monotonic() + timeout
+    last = "<not saved>"
+    while time.monotonic() < deadline:
+        if path.stat().st_mtime_ns > before:
+            try:
+                saved = json.loads(path.read_text())
+            except ValueError:
+                saved = None  # caught mid-write
+            if saved and saved["cells"][2].get("outputs"):
+                return saved
+            last = "the saved notebook has no output for the query cell"
+        time.sleep(0.1)
+    raise AssertionError(f"the browser did not save {path.name} within {timeout:.0f} s: {last}")
+
+
+def _strings(value) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def test_login_form_in_jupyterlab(jupyter_lab, browser_context, screenshots):
+    from playwright.sync_api import expect
+
+    notebook_path = jupyter_lab.root / NOTEBOOK
+    notebook_path.write_text(json.dumps(_notebook(), indent=1))
+    outside: list[str] = []
+    page = browser_context.pages[0] if browser_context.pages else browser_context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith((jupyter_lab.base_url, "data:", "blob:"))
+            else outside.append(request.url)
+        ),
+    )
+    steps = Steps(page, screenshots)
+    cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
+
+    def notebook_text() -> str:
+        return _visible_text(page.locator(".jp-NotebookPanel:visible"))
+
+    with steps.step("notebook-open", notebook_text):
+        page.goto(f"{jupyter_lab.base_url}/lab/tree/{NOTEBOOK}?token={jupyter_lab.token}")
+        expect(cells).to_have_count(3, timeout=30_000)
+        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(
+            1, timeout=30_000
+        )
+
+    login_output = cells.nth(1).locator(".jp-OutputArea")
+
+    def login_text() -> str:
+        return _visible_text(login_output) or notebook_text()
+
+    with steps.step("form-shown", login_text):
+        _run_first_cell(cells.nth(0), jupyter_lab)
+        cells.nth(1).locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        form = login_output
+        client_id = form.get_by_label("Client ID", exact=True)
+        secret = form.get_by_label("Client secret", exact=True)
+        environment = form.get_by_label("Environment", exact=True)
+        button = form.get_by_role("button", name="Log in")
+        status = form.locator(".widget-html")
+        for box in (client_id, secret, environment, button):
+            expect(box).to_be_visible()
+        expect(secret).to_have_attribute("type", "password")
+        expect(form.get_by_label("Base URL", exact=True)).to_be_hidden()  # for Custom URL only
+
+    with steps.step("wrong-secret-refused", login_text):
+        environment.select_option(label="Demo")
+        client_id.fill(DEMO_CLIENT_ID)
+        secret.fill(WRONG_SECRET)
+        button.click()
+        expect(status).to_contain_text(LOGIN_ERROR)
+        assert WRONG_SECRET not in _visible_text(login_output), "the status shows the secret"
+        expect(secret).to_have_value("")  # blanked once used
+        expect(client_id).to_have_value(DEMO_CLIENT_ID)  # kept for the next try
+        expect(button).to_be_enabled()
+
+    enter_submits = True
+    with steps.step("logged-in", login_text):
+        secret.fill(DEMO_CLIENT_SECRET)
+        secret.press("Enter")
+        try:
+            expect(status).to_contain_text("Logged in to", timeout=ENTER_TIMEOUT_MS)
+        except AssertionError:
+            enter_submits = False
+            steps.shot("enter-did-not-submit")
+            button.click()
+            expect(status).to_contain_text("Logged in to")
+        expect(status).to_contain_text(DEMO_CLIENT_ID)
+        expect(form.locator("input")).to_have_count(0)  # only the status line is left
+
+    query_output = cells.nth(2).locator(".jp-OutputArea")
+
+    def query_text() -> str:
+        return _visible_text(query_output) or notebook_text()
+
+    with steps.step("query-table", query_text):
+        cells.nth(2).locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Control+Enter")
+        table = query_output.locator("table").first
+        expect(table).to_be_visible()
+        header = [text.strip() for text in table.locator("thead th").all_inner_texts()]
+        missing = [column for column in QUERY_COLUMNS if column not in header]
+        assert not missing, f"the table's header {header} lacks {missing}"
+        assert table.locator("tbody tr").count() > 0, "the table has no rows"
+
+    with steps.step("saved", notebook_text):
+        dirty_tab = page.locator(".lm-DockPanel .lm-TabBar-tab.jp-mod-current.jp-mod-dirty")
+        expect(dirty_tab).to_have_count(1)  # unsaved changes before Ctrl+S
+        before = notebook_path.stat().st_mtime_ns
+        page.keyboard.press("Control+s")
+        saved = _wait_for_save(notebook_path, before)
+        expect(dirty_tab).to_have_count(0)
+
+    text = notebook_path.read_text()
+    values = "\n".join(_strings(saved))
+    widget_state = saved["metadata"].get("widgets", {})
+    assert "application/vnd.jupyter.widget-state+json" in widget_state, (
+        "the widget state was not saved although saveState is on: the check below would miss it"
+    )
+    for where, content in (("file", text), ("decoded strings", values)):
+        for name, secret_value in (
+            ("the demo secret", DEMO_CLIENT_SECRET),
+            ("the wrong secret", WRONG_SECRET),
+        ):
+            assert secret_value not in content, f"the saved notebook ({where}) holds {name}"
+        assert "access_token" not in content, f"the saved notebook ({where}) holds an access_token"
+        tokens = TOKEN_LIKE.findall(content)
+        assert not tokens, f"the saved notebook ({where}) holds token-like values: {tokens}"
+    for path in sorted(jupyter_lab.root.rglob("*")) + sorted(jupyter_lab.home.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            for secret_value in (DEMO_CLIENT_SECRET, WRONG_SECRET):
+                assert secret_value.encode() not in data, f"{path} holds a secret"
+    assert not outside, f"the page tried to reach other hosts: {outside}"
+    assert enter_submits, (
+        "Enter in the 'Client secret' box did not log in (the button did): "
+        "LoginForm's secret.on_submit never fired in JupyterLab"
+    )

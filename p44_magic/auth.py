@@ -64,12 +64,16 @@ class TokenHolder(httpx.Auth):
         client_id: str,
         client_secret: str | Secret,
         style: AuthStyle = "basic",
+        timeout: httpx.Timeout | float = 30.0,
     ) -> None:
         if style not in AUTH_STYLES:
             raise ValueError(f"auth style must be one of {AUTH_STYLES}, not {style!r}")
         self.token_url = token_url
         self.client_id = client_id
         self.style = style
+        # Requests made here do not pass through the client's build_request, so they carry
+        # the client's timeouts themselves (else a silent token endpoint would hang forever).
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._secret = Secret(client_secret)
         self._lock = threading.Lock()
         self._token: Secret | None = None
@@ -115,7 +119,13 @@ class TokenHolder(httpx.Auth):
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         else:
             form |= {"client_id": self.client_id, "client_secret": self._secret.reveal()}
-        return httpx.Request("POST", self.token_url, data=form, headers=headers)
+        return httpx.Request(
+            "POST",
+            self.token_url,
+            data=form,
+            headers=headers,
+            extensions={"timeout": self.timeout.as_dict()},
+        )
 
     def sync_auth_flow(
         self, request: httpx.Request

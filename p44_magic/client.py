@@ -147,7 +147,7 @@ class P44Client:
         self._counter_lock = threading.Lock()
         self._origin = httpx.URL(self.base_url)
         self._token_holder = TokenHolder(
-            self.base_url + TOKEN_PATH, client_id, Secret(client_secret), auth
+            self.base_url + TOKEN_PATH, client_id, Secret(client_secret), auth, timeout
         )
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -486,23 +486,32 @@ class P44Client:
             }
             if not _same_origin(target, self._origin):
                 auth = None  # the token stays with the configured host
-            request = httpx.Request(method, target, headers=headers, content=content)
+            request = httpx.Request(
+                method, target, headers=headers, content=content, extensions=request.extensions
+            )
         raise P44ConnectionError(
             f"Too many redirects (more than {MAX_REDIRECTS}) for {request.method} {request.url}.",
             hint="The server is redirecting in a loop; check the base URL.",
         )
 
     def _read(self, response: httpx.Response) -> httpx.Response:
-        """Read the whole answer, reporting bytes received for a large one."""
+        """Read the whole answer, reporting bytes received for a large one.
+
+        The read timeout bounds each wait for bytes; an answer that trickles in forever is cut
+        off too: it must be complete within 4 timeouts plus a second per megabyte received.
+        """
         total = int(response.headers.get("Content-Length") or 0)
-        report = self.download_progress
-        if report is None or total < DOWNLOAD_PROGRESS_BYTES:
-            response.read()
-            return response
+        report = self.download_progress if total >= DOWNLOAD_PROGRESS_BYTES else None
+        started = time.monotonic()
         chunks = []
+        received = 0
         for chunk in response.iter_bytes():
             chunks.append(chunk)
-            report(response.num_bytes_downloaded, total)
+            received += len(chunk)
+            if report is not None:
+                report(response.num_bytes_downloaded, total)
+            if time.monotonic() - started > 4 * self.timeout + received / 1e6:
+                raise httpx.ReadTimeout("the answer kept trickling in", request=response.request)
         headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
         return httpx.Response(
             response.status_code,

@@ -67,7 +67,7 @@ def parse_request(text: str) -> HttpRequest:
     if index == len(lines):
         raise P44UsageError("The cell holds no request.", hint=_GRAMMAR)
     words = lines[index].split()
-    if words[-1].upper().startswith("HTTP/"):
+    if len(words) > 1 and words[-1].upper().startswith("HTTP/"):
         words = words[:-1]
     if len(words) == 1 and words[0].upper() in METHODS:
         raise P44UsageError(f"Line {index + 1}: {words[0]} has no path.", hint=_GRAMMAR)

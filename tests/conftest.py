@@ -14,6 +14,8 @@ _IPYTHONDIR = tempfile.mkdtemp(prefix="p44-ipython-")
 os.environ["IPYTHONDIR"] = _IPYTHONDIR
 for _name in ("P44_CLIENT_ID", "P44_CLIENT_SECRET", "P44_ENV", "P44_BASE_URL"):
     os.environ.pop(_name, None)
+for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    os.environ.pop(_name, None)  # every test server is on loopback: talk to it directly
 
 _real_connect = socket.socket.connect
 

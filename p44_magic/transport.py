@@ -1,0 +1,72 @@
+"""An httpx transport whose answers must arrive within a total time, not only per read.
+
+httpx's read timeout bounds each wait for bytes, so a server that sends one byte at a time, in
+the headers or the body, could hold a request forever. Here every answer (headers and body) must
+be complete within ``budget`` seconds of the request being sent, plus a second per megabyte
+received so that large downloads at a healthy rate are never cut off.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpcore
+import httpx
+
+
+class DeadlineTransport(httpx.HTTPTransport):
+    """``httpx.HTTPTransport`` with a total deadline on each answer (no proxy support needed)."""
+
+    def __init__(self, budget: float, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_DeadlineBackend(budget),
+        )
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _DeadlineStream(super().connect_tcp(*args, **kwargs), self.budget)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """Counts from the last write (the request) to bound the reads of its answer."""
+
+    def __init__(self, stream: httpcore.NetworkStream, budget: float) -> None:
+        self._stream = stream
+        self._budget = budget
+        self._sent_at: float | None = None
+        self._received = 0
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._sent_at = time.monotonic()
+        self._received = 0
+        self._stream.write(buffer, timeout)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._sent_at is not None:
+            allowed = self._budget + self._received / 1e6
+            remaining = self._sent_at + allowed - time.monotonic()
+            if remaining <= 0:
+                raise httpcore.ReadTimeout(f"the answer was not complete within {allowed:.0f} s")
+            timeout = remaining if timeout is None else min(timeout, remaining)
+        data = self._stream.read(max_bytes, timeout)
+        self._received += len(data)
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(*args, **kwargs), self._budget)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)

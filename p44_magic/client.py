@@ -259,9 +259,10 @@ class P44Client:
         endpoint = find_endpoint(method, path) if presets else None
         if endpoint is not None and record_path is None and endpoint.rows not in (None, "results"):
             record_path, meta = endpoint.rows, meta or list(endpoint.meta)
-        if all_pages and record_path is None and not meta:
-            paged = PagedRows()
-            self.all_pages(
+        if all_pages:
+            # Plain result rows are read page by page as the pages arrive.
+            paged = PagedRows() if record_path is None and not meta else None
+            answer = self.all_pages(
                 method,
                 path,
                 params,
@@ -270,13 +271,10 @@ class P44Client:
                 content,
                 max_pages=max_pages,
                 progress=progress,
-                on_page=paged.add,
+                on_page=paged.add if paged else None,
             )
-            return paged.frame(parse_dates)
-        if all_pages:
-            answer = self.all_pages(
-                method, path, params, json, headers, content, max_pages=max_pages, progress=progress
-            )
+            if paged is not None:
+                return paged.frame(parse_dates)
         else:
             response = self._request(method, path, params, json, headers, content)
             if record_path is None and not meta and response.status_code != 204:

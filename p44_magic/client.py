@@ -319,7 +319,7 @@ class P44Client:
         The first page gives ``paginationInfo.total``; the rest are fetched concurrently (at most
         ``max_concurrency`` at once). The row count must match ``total`` (unless ``max_pages``
         cut it short) and any failed page fails the whole call: never partial data.
-        ``on_page(page, results)`` runs in the fetching thread as each page arrives.
+        ``on_page(page, results)`` is called with each page's rows, in page order.
         """
         url = self.url_for(path)
         query = dict(url.params.multi_items())
@@ -332,9 +332,11 @@ class P44Client:
         query["page"] = str(first_page)
         base = url.copy_with(query=None)
 
-        def fetch(page: int) -> dict[str, Any]:
+        def fetch(page: int) -> httpx.Response:
             page_query = {**query, "page": str(page)}
-            response = self._request(method, str(base), page_query, json, headers, content, True)
+            return self._request(method, str(base), page_query, json, headers, content, True)
+
+        def read(page: int, response: httpx.Response) -> dict[str, Any]:
             body = decode_body(response)
             if not (isinstance(body, dict) and isinstance(body.get("results"), list)):
                 raise P44PagingError(
@@ -345,7 +347,7 @@ class P44Client:
                 on_page(page, body["results"])
             return body
 
-        first = fetch(first_page)
+        first = read(first_page, fetch(first_page))
         total = _int_or_none((first.get("paginationInfo") or {}).get("total"))
         if total is None:
             raise P44PagingError(
@@ -362,29 +364,37 @@ class P44Client:
         rows = len(first["results"])
         if progress:
             progress(1, len(pages) + 1, rows)
+        # Workers only fetch, so each sends its next request at once; pages are parsed here,
+        # in page order, while the next ones are on their way.
         with ThreadPoolExecutor(max_workers=max(1, self.max_concurrency)) as pool:
             futures = {page: pool.submit(fetch, page) for page in pages}
-            for page, future in futures.items():
-                try:
-                    body = future.result()
-                except P44Error as error:
-                    for other in futures.values():
-                        other.cancel()
-                    raise P44PagingError(
-                        f"--all-pages: page {page} of {last_page} failed, so no rows are returned."
-                        f"\n{error.message}",
-                        hint=error.hint,
-                    ) from None
-                page_total = _int_or_none((body.get("paginationInfo") or {}).get("total"))
-                if page_total is not None and page_total != total:
-                    raise P44PagingError(
-                        f"--all-pages: paginationInfo.total changed from {total} to {page_total} "
-                        f"while paging (page {page}); the data moved, so run the cell again."
-                    )
-                results[page] = body["results"]
-                rows += len(body["results"])
-                if progress:
-                    progress(len(results), len(pages) + 1, rows)
+            try:
+                for page, future in futures.items():
+                    try:
+                        body = read(page, future.result())
+                    except P44PagingError:
+                        raise
+                    except P44Error as error:
+                        raise P44PagingError(
+                            f"--all-pages: page {page} of {last_page} failed, so no rows are "
+                            f"returned.\n{error.message}",
+                            hint=error.hint,
+                        ) from None
+                    page_total = _int_or_none((body.get("paginationInfo") or {}).get("total"))
+                    if page_total is not None and page_total != total:
+                        raise P44PagingError(
+                            f"--all-pages: paginationInfo.total changed from {total} to "
+                            f"{page_total} while paging (page {page}); the data moved, so run "
+                            "the cell again."
+                        )
+                    results[page] = body["results"]
+                    rows += len(body["results"])
+                    if progress:
+                        progress(len(results), len(pages) + 1, rows)
+            except BaseException:
+                for other in futures.values():
+                    other.cancel()
+                raise
         joined = [row for page in sorted(results) for row in results[page]]
         expected = total - (first_page - 1) * size
         complete = last_page >= math.ceil(total / size)
@@ -504,11 +514,13 @@ class P44Client:
         """Read the whole answer, reporting bytes received for a large one."""
         total = int(response.headers.get("Content-Length") or 0)
         report = self.download_progress if total >= DOWNLOAD_PROGRESS_BYTES else None
+        if report is None:
+            response.read()
+            return response
         chunks = []
         for chunk in response.iter_bytes():
             chunks.append(chunk)
-            if report is not None:
-                report(response.num_bytes_downloaded, total)
+            report(response.num_bytes_downloaded, total)
         headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
         return httpx.Response(
             response.status_code,

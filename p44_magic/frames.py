@@ -205,8 +205,8 @@ def holds_objects(frame: pd.DataFrame, columns: dict[str, Any]) -> bool:
 class PagedRows:
     """Reads each page's records into row tuples as the page arrives, then builds one frame.
 
-    ``add`` may run in the threads that fetch the pages, so the reading overlaps the waiting.
-    Pages of different shapes (or records that are not uniform) fall back to the general path.
+    The reading overlaps the waiting for the next pages. Pages of different shapes (or records
+    that are not uniform) fall back to the general path.
     """
 
     def __init__(self) -> None:

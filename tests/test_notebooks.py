@@ -7,12 +7,12 @@ import re
 import shutil
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
 
 from p44_magic.demo import demo_data
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 CellExecutionError = nbclient.exceptions.CellExecutionError
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"

@@ -85,7 +85,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         paging="size",
     ),
     Endpoint(
-        "POST", "/api/v4/tl/shipments", "Create or track a truckload shipment (older TL API)."
+        "POST",
+        "/api/v4/tl/shipments",
+        "Track a truckload shipment by its identifiers (older TL API): status updates.",
+        rows="statusUpdates",
+        meta=("shipment.id",),
     ),
     Endpoint(
         "GET",

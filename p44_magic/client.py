@@ -438,7 +438,13 @@ class P44Client:
             content = json.dumps(json_body)
             headers = {"Content-Type": "application/json", **(headers or {})}
         if isinstance(content, str):
-            content = content.encode("utf-8")
+            try:
+                content = content.encode("utf-8")
+            except UnicodeEncodeError as error:
+                raise P44UsageError(
+                    f"The request body is not valid UTF-8 text (at character {error.start}).",
+                    hint="Remove or replace that character; JSON bodies are sent as UTF-8.",
+                ) from None
         request = self._http.build_request(
             method, url, params=params, headers=headers, content=content
         )

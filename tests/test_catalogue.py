@@ -155,3 +155,34 @@ def test_help_shows_grammar_options_and_examples(shell, capsys):
     for words in ("Cell form", "--all-pages", "--tables", "/positionhistory", "%p44_endpoints"):
         assert words in text
     assert "Examples" in shell.magics_manager.magics["line"]["p44"].__doc__
+
+
+def test_the_demo_serves_every_catalogue_endpoint(demo):
+    from p44_magic import P44Client
+    from p44_magic.demo import demo_data
+
+    data = demo_data()
+    truck = next(s for s in data.shipments if s.mode == "TRUCKLOAD")
+    ltl = next(s for s in data.shipments if s.mode == "LTL")
+    pro = next(i["value"] for i in ltl.shipment["identifiers"] if i["type"] == "PRO")
+    bodies = {
+        "/api/v4/shipments/tracking": {"identifiers": truck.shipment["identifiers"][:1]},
+        "/api/v4/tl/shipments": {"shipmentIdentifiers": truck.shipment["identifiers"][:1]},
+        "/api/v4/ltl/quotes/rates/query": {"originAddress": {"postalCode": "60601"}},
+    }
+    queries = {
+        "/api/v4/ltl/trackedshipments/statuses": {
+            "shipmentIdentifier.type": "PRO",
+            "shipmentIdentifier.value": pro,
+        }
+    }
+    with P44Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, base_url=demo.base_url) as client:
+        for endpoint in ENDPOINTS:
+            path = endpoint.path.replace("{shipmentId}", truck.id)
+            body = bodies.get(endpoint.path, {}) if endpoint.method == "POST" else None
+            frame = client.frame(
+                endpoint.method, path, params=queries.get(endpoint.path), json=body
+            )
+            assert len(frame) >= 1, endpoint.path
+            if endpoint.rows and endpoint.rows != "results":
+                assert len(frame.columns) > 1, endpoint.path

@@ -325,3 +325,14 @@ def test_env_demo_ignores_real_credentials_from_the_environment(shell, monkeypat
     monkeypatch.setenv("P44_CLIENT_SECRET", "real-production-secret")
     assert shell.run_cell("%p44_login --env demo").success
     assert "as client demo-client" in out_of(capsys)
+
+
+def test_bodies_that_are_not_utf8_and_huge_cells_get_a_short_message(logged_in, capsys):
+    result = logged_in.run_cell('%%p44\nPOST /api/v4/inventory/orders/search\n\n{"x": "\udcff"}')
+    text = out_of(capsys)
+    assert not result.success and "UTF-8" in text and "Traceback" not in text
+    huge = "%%p44 --dry-run\nPOST /api/v4/inventory/orders/search\n\n" + "x" * 2_000_000
+    assert logged_in.run_cell(huge).success  # sent as written; nothing is special about size
+    body = '{"statuses": ["' + "X" * 1_000_000 + '"]}'
+    result = logged_in.run_cell("%%p44\nPOST /api/v4/inventory/orders/search\n\n" + body)
+    assert result.success and len(result.result) == 0

@@ -98,6 +98,7 @@ class DemoApi:
             (r"/api/v4/ltl/quotes/rates/query", {"POST": self._rate_quotes}),
             (r"/api/v4/ltl/trackedshipments/statuses", {"GET": self._ltl_statuses}),
             (r"/api/v4/webhooks", {"GET": self._webhooks}),
+            (r"/api/v4/tl/shipments", {"POST": self._truckload}),
         ]
         self._routes = [(re.compile(pattern), handlers) for pattern, handlers in table]
 
@@ -185,6 +186,46 @@ class DemoApi:
                 source="identifiers",
             )
         return self._with_info(record, dict(record.shipment))
+
+    def _truckload(self, call: Call) -> Json:
+        """The older truckload API: a TL shipment found by its identifiers, with status updates."""
+        body = call.json(required=True)
+        identifiers = body.get("shipmentIdentifiers") or body.get("identifiers")
+        pairs = [
+            (i.get("type"), i.get("value"))
+            for i in identifiers or []
+            if isinstance(i, dict) and isinstance(i.get("type"), str)
+        ]
+        record = self.data.match(pairs) if pairs else None
+        if record is None or record.mode != "TRUCKLOAD":
+            raise ApiError(
+                404 if pairs else 400,
+                "Truckload shipment not found" if pairs else "shipmentIdentifiers are required",
+                diagnostic='e.g. {"shipmentIdentifiers": [{"type": "BILL_OF_LADING", '
+                '"value": "..."}]}',
+                source="shipmentIdentifiers",
+            )
+        updates = [
+            {
+                "statusCode": event["type"],
+                "timestamp": event["dateTime"] or event["estimateDateTime"],
+                "stopId": event.get("stopId"),
+            }
+            for event in record.events
+        ]
+        happened = [u for u in updates if u["timestamp"]]
+        return {
+            "shipment": {"id": record.id, "shipmentIdentifiers": record.shipment["identifiers"]},
+            "latestStatusUpdate": happened[-1] if happened else None,
+            "statusUpdates": updates,
+            "latestStopStatuses": [
+                {"stopId": s["stopId"], "statusCode": s["type"]}
+                for s in record.states
+                if s.get("stopId")
+            ],
+            "infoMessages": record.info_messages,
+            "mapUrl": f"https://demo.p44-magic.invalid/map/{record.id}",
+        }
 
     def _tracking(self, call: Call) -> Json:
         record = self._record(call)

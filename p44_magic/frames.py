@@ -252,7 +252,6 @@ class ColumnBuilder:
 
     def add(self, records: Iterable[Any]) -> None:
         """Append records (dicts; anything else becomes a ``value`` column)."""
-        columns = self.columns
         row = self.rows
         with gc_paused():
             for record in records:
@@ -266,12 +265,7 @@ class ColumnBuilder:
                         else:
                             nested.append((key, value))
                         continue
-                    column = columns.get(key)
-                    if column is None:
-                        column = columns[key] = [_MISSING] * row
-                    elif len(column) != row:
-                        column.extend([_MISSING] * (row - len(column)))
-                    column.append(value)
+                    self._put(key, value, row)
                 if nested is not None:
                     for key, value in nested:
                         self._add_nested(value, key, row)
@@ -282,20 +276,23 @@ class ColumnBuilder:
         names = self._names.get(prefix)
         if names is None:
             names = self._names[prefix] = {}
-        columns = self.columns
         for key, item in value.items():
             name = names.get(key)
             if name is None:
                 name = names[key] = f"{prefix}.{key}"
             if isinstance(item, dict):
                 self._add_nested(item, name, row)
-                continue
-            column = columns.get(name)
-            if column is None:
-                column = columns[name] = [_MISSING] * row
-            elif len(column) != row:
-                column.extend([_MISSING] * (row - len(column)))
-            column.append(item)
+            else:
+                self._put(name, item, row)
+
+    def _put(self, name: str, value: Any, row: int) -> None:
+        """Append to a column, first padding it with NaN for the rows that lacked the field."""
+        column = self.columns.get(name)
+        if column is None:
+            column = self.columns[name] = [_MISSING] * row
+        elif len(column) != row:
+            column.extend([_MISSING] * (row - len(column)))
+        column.append(value)
 
     def frame(self, parse_dates: bool = True) -> pd.DataFrame:
         """The DataFrame, with ISO 8601 columns parsed when ``parse_dates``."""

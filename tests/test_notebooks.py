@@ -16,15 +16,24 @@ from p44_magic.demo import demo_data
 CellExecutionError = nbclient.exceptions.CellExecutionError
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
+TOKENS_CELL = """\
+import json
+from p44_magic.demo import start_demo_server
+_seen = {r.headers.get("authorization", "") for r in start_demo_server().requests}
+_tokens = sorted(v.removeprefix("Bearer ") for v in _seen if v.startswith("Bearer "))
+with open("issued-tokens.json", "w") as _file:
+    json.dump(_tokens, _file)
+"""
 UNMASKED_BEARER = re.compile(r"Bearer\s+(?!\*{8}(?!\*))\S")
 
 
 class Executed:
     """The executed notebook and the error nbclient raised, if any."""
 
-    def __init__(self, nb, error: Exception | None) -> None:
+    def __init__(self, nb, error: Exception | None, tokens: list[str]) -> None:
         self.nb = nb
         self.error = error
+        self.tokens = tokens
 
     def code_cells(self):
         return [cell for cell in self.nb.cells if cell.cell_type == "code"]
@@ -59,6 +68,8 @@ def executed(tmp_path_factory) -> Executed:
     copy = workdir / NOTEBOOK.name
     shutil.copy(NOTEBOOK, copy)
     nb = nbformat.read(copy, as_version=4)
+    # One extra cell, in this copy only, writes down every token the kernel's demo API issued.
+    nb.cells.append(nbformat.v4.new_code_cell(TOKENS_CELL))
     client = nbclient.NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     )
@@ -67,7 +78,9 @@ def executed(tmp_path_factory) -> Executed:
         client.execute()
     except CellExecutionError as exc:
         error = exc
-    return Executed(nb, error)
+    nb.cells.pop()
+    tokens = json.loads((workdir / "issued-tokens.json").read_text()) if error is None else []
+    return Executed(nb, error, tokens)
 
 
 def test_committed_notebook_has_no_outputs():
@@ -136,3 +149,13 @@ def test_no_output_leaks_a_token(executed):
         for line in text.splitlines():
             if "Authorization" in line and "Bearer" in line:
                 assert "Bearer ********" in line, line
+
+
+def test_saved_notebook_holds_neither_the_secret_nor_any_issued_token(executed):
+    from p44_magic.demo import DEMO_CLIENT_SECRET
+
+    assert executed.tokens, "the demo issued no token, so this check would prove nothing"
+    saved = nbformat.writes(executed.nb)
+    assert "Logged in to" in saved
+    for secret in [DEMO_CLIENT_SECRET, *executed.tokens]:
+        assert secret not in saved

@@ -21,6 +21,10 @@ ENVIRONMENT_CHOICES = (
     ("Demo", "demo"),
     ("Custom URL", "custom"),
 )
+NO_WIDGETS_TEXT = (
+    "This front end cannot show the p44_magic login form (it needs ipywidgets). "
+    "Run %p44_login --prompt to be asked for the client id and secret instead."
+)
 LoginCallback = Callable[[str, str, str, str | None], str]  # id, secret, env, base URL → line
 
 
@@ -60,10 +64,11 @@ class LoginForm:
             warnings.simplefilter("ignore", DeprecationWarning)
             self.secret.on_submit(lambda _: self.submit())
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs: object) -> dict:
+        """The widget; a front end that cannot show widgets shows the text instead."""
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = NO_WIDGETS_TEXT
+        return bundle
 
     def _show_url_box(self) -> None:
         custom = self.environment.value == "custom"

@@ -68,6 +68,7 @@ class P44Magics(Magics):
     @argument("--client-secret", help="$name of a variable holding the secret.")
     @argument("--auth", choices=["basic", "form"], help="Send credentials by HTTP Basic or form.")
     @argument("--form", action="store_true", help="Always show the login form.")
+    @argument("--prompt", action="store_true", help="Ask with prompts (getpass), not a form.")
     @line_magic
     def p44_login(self, line: str) -> None:
         """Log in to project44: fetch a token now and keep it for this session."""
@@ -84,11 +85,11 @@ class P44Magics(Magics):
             secret = self._secret_from(args.client_secret)
             if secret is None and from_env.get("P44_CLIENT_SECRET"):
                 secret = Secret(from_env["P44_CLIENT_SECRET"])
-            have_both = bool(client_id and secret)
-            if args.form or (not have_both and env != "demo" and self._shows_widgets()):
+            must_ask = not (client_id and secret) and env != "demo"
+            if args.form or (must_ask and not args.prompt and self._shows_widgets()):
                 self._show_form(client_id or "", env, args.auth)
                 return
-            if not have_both and env != "demo":
+            if must_ask:
                 client_id, secret = self._prompt(client_id)
             print(self._login(client_id, secret, env, base_url, args.auth))
         except P44Error as error:
@@ -199,7 +200,7 @@ class P44Magics(Magics):
         display(self.login_form)
 
     def _prompt(self, client_id: str | None) -> tuple[str, Secret]:
-        print("project44 login (no widgets here, so asking in the terminal).")
+        print("project44 login: asking for the credentials (the secret is not echoed).")
         if not client_id:
             client_id = input("Client ID: ").strip()
         return client_id, Secret(getpass.getpass("Client secret: "))

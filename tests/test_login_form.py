@@ -57,5 +57,24 @@ def test_terminal_without_credentials_prompts(shell, demo, monkeypatch, capsys):
     monkeypatch.setattr("getpass.getpass", lambda prompt: DEMO_CLIENT_SECRET)
     assert shell.run_cell(f"%p44_login --base-url {demo.base_url}").success
     out = capsys.readouterr().out
-    assert "asking in the terminal" in out and "Logged in" in out
+    assert "asking for the credentials" in out and "Logged in" in out
     assert DEMO_CLIENT_SECRET not in out
+
+
+def test_a_front_end_without_widgets_is_told_to_use_prompts(shell):
+    from p44_magic.login_form import NO_WIDGETS_TEXT
+
+    shell.run_cell("%p44_login --form")
+    bundle = form_of(shell)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"] == NO_WIDGETS_TEXT and "%p44_login --prompt" in NO_WIDGETS_TEXT
+
+
+def test_prompt_option_asks_even_where_widgets_show(shell, demo, monkeypatch, capsys):
+    monkeypatch.setattr(
+        type(shell.magics_manager.registry["P44Magics"]), "_shows_widgets", lambda self: True
+    )
+    monkeypatch.setattr("builtins.input", lambda prompt: DEMO_CLIENT_ID)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: DEMO_CLIENT_SECRET)
+    assert shell.run_cell(f"%p44_login --prompt --base-url {demo.base_url}").success
+    assert "Logged in" in capsys.readouterr().out

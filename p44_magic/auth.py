@@ -19,7 +19,7 @@ from .errors import P44AuthError
 
 AuthStyle = Literal["basic", "form"]
 AUTH_STYLES: tuple[str, ...] = ("basic", "form")
-_MASK = "********"
+MASK = "********"
 
 
 class Secret:
@@ -38,13 +38,13 @@ class Secret:
         return bool(self._value)
 
     def __repr__(self) -> str:
-        return f"Secret('{_MASK}')"
+        return f"Secret('{MASK}')"
 
     def __str__(self) -> str:
-        return _MASK
+        return MASK
 
     def __format__(self, spec: str) -> str:
-        return _MASK
+        return MASK
 
     def __reduce__(self):
         raise TypeError("Secret values cannot be pickled")
@@ -78,7 +78,9 @@ class TokenHolder(httpx.Auth):
         self._lock = threading.Lock()
         self._token: Secret | None = None
         self._generation = 0  # bumps on every new token; tells threads whether someone renewed
-        self._stale = False  # a 401 was seen for the current token: nobody should reuse it
+        # The generation a 401 was seen for: when it is the current one, nobody reuses the
+        # token. A number, not a flag, so a late mark for an old token changes nothing.
+        self._rejected = -1
         self._fetched_at: float | None = None
         self.token_fetches = 0
 
@@ -86,8 +88,12 @@ class TokenHolder(httpx.Auth):
         state = "token held" if self._token else "no token"
         return (
             f"<TokenHolder client_id={self.client_id!r} style={self.style!r} "
-            f"secret={_MASK} {state}, {self.token_fetches} fetches>"
+            f"secret={MASK} {state}, {self.token_fetches} fetches>"
         )
+
+    @property
+    def _stale(self) -> bool:
+        return self._rejected == self._generation
 
     @property
     def has_token(self) -> bool:
@@ -100,7 +106,7 @@ class TokenHolder(httpx.Auth):
 
     def invalidate(self) -> None:
         """Treat the current token as rejected: the next request fetches a new one."""
-        self._stale = True
+        self._rejected = self._generation
 
     def forget(self) -> None:
         """Drop the token and the secret (logout)."""
@@ -108,7 +114,7 @@ class TokenHolder(httpx.Auth):
             self._token = None
             self._secret = Secret("")
             self._fetched_at = None
-            self._stale = False
+            self._rejected = -1
 
     def token_request(self) -> httpx.Request:
         """The documented token request, with the credentials in exactly one place."""
@@ -144,8 +150,7 @@ class TokenHolder(httpx.Auth):
         # one, and threads holding theirs while they wait would starve it.
         response.read()
         response.close()
-        if generation == self._generation:
-            self._stale = True
+        self._rejected = generation
         with self._lock:
             if generation == self._generation:  # nobody renewed since we sent it
                 yield from self._fetch()
@@ -184,4 +189,3 @@ class TokenHolder(httpx.Auth):
         self._token = Secret(token)
         self._fetched_at = time.monotonic()
         self._generation += 1
-        self._stale = False

@@ -132,6 +132,7 @@ def endpoints_frame(word: str | None = None) -> pd.DataFrame:
             "rows": e.rows or "",
             "meta": ", ".join(e.meta),
             "paging": f"page/{e.paging}" if e.paging else "",
+            "tables": "--tables" if e.tracking else "",
         }
         for e in ENDPOINTS
     ]

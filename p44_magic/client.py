@@ -17,7 +17,7 @@ import threading
 import time
 import urllib.request
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +26,7 @@ import httpx
 import msgspec
 import pandas as pd
 
-from .auth import AuthStyle, Secret, TokenHolder
+from .auth import MASK, AuthStyle, Secret, TokenHolder
 from .catalogue import find_endpoint
 from .environments import TOKEN_PATH, base_url_for, check_base_url
 from .errors import (
@@ -41,19 +41,18 @@ from .errors import (
 from .fast_frames import frame_from_json
 from .frames import PagedRows, to_frame
 from .gc_pause import gc_paused
+from .progress import PagesCallback
 from .transport import DeadlineTransport
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_ANY_METHOD = frozenset({429})  # the request was not processed
-RETRY_IDEMPOTENT = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
+RETRY_IDEMPOTENT = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
 MAX_REDIRECTS = 5
 ANSWER_BUDGET_TIMEOUTS = 4  # an answer must be whole within 4 timeouts (+1 s per MB)
 DEFAULT_PAGE_SIZE = 100  # when a catalogued search is paged without a page size
 DOWNLOAD_PROGRESS_BYTES = 4_000_000  # smaller answers arrive too fast to need a bar
-_MASK = "********"
 _JSON_START = re.compile(rb"\s*[\[{]")  # matched in place: no copy of a large body
 _JSON = msgspec.json.Decoder()  # fastest, and leanest in memory, of the JSON parsers measured
-ProgressCallback = Callable[[int, int, int], None]  # pages done, pages in all, rows so far
 
 
 _UNREAD = object()
@@ -246,7 +245,7 @@ class P44Client:
         all_pages: bool = False,
         max_pages: int | None = None,
         parse_dates: bool = True,
-        progress: ProgressCallback | None = None,
+        progress: PagesCallback | None = None,
         presets: bool = True,
     ) -> pd.DataFrame | str | None:
         """Send a request and turn its JSON answer into a DataFrame (see :func:`to_frame`).
@@ -311,7 +310,7 @@ class P44Client:
         content: str | bytes | None = None,
         *,
         max_pages: int | None = None,
-        progress: ProgressCallback | None = None,
+        progress: PagesCallback | None = None,
         on_page: Callable[[int, list[Any]], None] | None = None,
     ) -> dict[str, Any]:
         """Every page of a ``{paginationInfo, results}`` search joined in page order.
@@ -322,18 +321,22 @@ class P44Client:
         ``on_page(page, results)`` is called with each page's rows, in page order.
         """
         url = self.url_for(path)
-        query = dict(url.params.multi_items())
-        query.update({k: str(v) for k, v in (params or {}).items()})
-        first_page = int(query.get("page", 1))
+        # QueryParams keep repeated parameters (status=A&status=B); only page is replaced.
+        query = url.params.merge({k: str(v) for k, v in (params or {}).items()})
+        try:
+            first_page = int(query.get("page", 1))
+        except ValueError:
+            raise P44UsageError(
+                f"--all-pages: page={query.get('page')!r} is not a whole number."
+            ) from None
         endpoint = find_endpoint(method, path)
         if endpoint and endpoint.paging and "pageSize" not in query and "size" not in query:
-            query[endpoint.paging] = str(DEFAULT_PAGE_SIZE)
+            query = query.set(endpoint.paging, str(DEFAULT_PAGE_SIZE))
         size_key = "size" if "size" in query and "pageSize" not in query else "pageSize"
-        query["page"] = str(first_page)
         base = url.copy_with(query=None)
 
         def fetch(page: int) -> httpx.Response:
-            page_query = {**query, "page": str(page)}
+            page_query = query.set("page", str(page))
             return self._request(method, str(base), page_query, json, headers, content, True)
 
         def read(page: int, response: httpx.Response) -> dict[str, Any]:
@@ -453,7 +456,7 @@ class P44Client:
         exchange = Exchange(
             method=method,
             url=str(request.url),
-            request_headers=_masked(request.headers),
+            request_headers=masked_headers(request.headers),
             request_body=content.decode("utf-8", "replace") if content else None,
         )
         self.last_exchange = exchange
@@ -468,7 +471,7 @@ class P44Client:
         exchange.elapsed = time.monotonic() - started
         exchange.status_code = response.status_code
         exchange.response_headers = dict(response.headers)
-        exchange.request_headers = _masked(response.request.headers)
+        exchange.request_headers = masked_headers(response.request.headers)
         exchange.content = response.content
         if response.status_code >= 400:
             raise P44HTTPError.from_answer(
@@ -647,12 +650,15 @@ def _same_origin(url: httpx.URL, origin: httpx.URL) -> bool:
     return (url.scheme, url.host, url.port) == (origin.scheme, origin.host, origin.port)
 
 
-def _masked(headers: httpx.Headers) -> dict[str, str]:
+def masked_headers(
+    headers: httpx.Headers | Mapping[str, str] | Iterable[tuple[str, str]],
+) -> dict[str, str]:
+    """Headers with the credentials in Authorization / Proxy-Authorization masked."""
     out = {}
-    for key, value in headers.items():
+    for key, value in headers.items() if hasattr(headers, "items") else headers:
         if key.lower() in ("authorization", "proxy-authorization"):
             scheme = value.split(" ", 1)[0]
-            value = f"{scheme} {_MASK}"
+            value = f"{scheme} {MASK}"
         out[key] = value
     return out
 

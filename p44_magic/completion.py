@@ -14,7 +14,7 @@ from IPython.core.completer import (
 )
 
 from .catalogue import ENDPOINTS
-from .request import METHODS
+from .request import METHODS, is_skippable
 
 
 @context_matcher()
@@ -55,4 +55,4 @@ def _assigned_magic(line: str) -> bool:
 
 def _first_request_line(lines: list[str]) -> bool:
     """True when every line between the magic line and the cursor is blank or a comment."""
-    return all(not line.strip() or line.lstrip().startswith("#") for line in lines[1:-1])
+    return all(is_skippable(line) for line in lines[1:-1])

@@ -219,7 +219,7 @@ class PagedRows:
             try:
                 with gc_paused():
                     rows = _rows_reader(shape)[1](records)
-            except (KeyError, TypeError, AttributeError):
+            except (KeyError, TypeError, IndexError, AttributeError):
                 shape = None
         self._pages[page] = (records, shape, rows)
 
@@ -290,6 +290,9 @@ class ColumnBuilder:
         column = self.columns.get(name)
         if column is None:
             column = self.columns[name] = [_MISSING] * row
+        elif len(column) > row:  # "a.b" given twice (plain and nested): the last one wins
+            column[row] = value
+            return
         elif len(column) != row:
             column.extend([_MISSING] * (row - len(column)))
         column.append(value)

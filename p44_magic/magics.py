@@ -15,8 +15,7 @@ from traitlets import Bool, Enum, Float, Int, Unicode
 
 from .auth import Secret
 from .catalogue import endpoints_frame
-from .client import P44Client, P44Warning
-from .environments import ENVIRONMENT_NAMES
+from .client import P44Client, P44Warning, masked_headers
 from .errors import P44Error, P44UsageError
 from .frames import NOTE_ATTR
 from .progress import bytes_progress, pages_progress
@@ -74,7 +73,7 @@ class P44Magics(Magics):
         """Log in to project44: fetch a token now and keep it for this session."""
         args = parse_argstring(self.p44_login, line)
         try:
-            env = args.env or os.environ.get("P44_ENV") or self.env
+            env = (args.env or os.environ.get("P44_ENV") or self.env).lower()
             base_url = args.base_url or os.environ.get("P44_BASE_URL") or self.base_url or None
             if args.env:
                 base_url = args.base_url  # an explicit --env beats a configured base URL
@@ -135,10 +134,8 @@ class P44Magics(Magics):
         auth: str | None = None,
     ) -> str:
         """Build a client, fetch its first token, keep it; return the success line."""
-        if env not in ENVIRONMENT_NAMES and env != "custom" and not base_url:
-            raise P44UsageError(
-                f"Unknown environment {env!r}.", hint=f"Use one of {', '.join(ENVIRONMENT_NAMES)}."
-            )
+        if env == "custom" and not base_url:
+            raise P44UsageError("Enter a base URL for a custom environment.")
         client = P44Client(
             client_id or None,
             secret or None,
@@ -341,7 +338,7 @@ class P44Magics(Magics):
 def _describe(client: P44Client, request: HttpRequest) -> str:
     """The request as it would be sent, Authorization masked."""
     lines = [f"{request.method} {client.url_for(request.target)}"]
-    lines += [f"{key}: {value}" for key, value in request.headers]
+    lines += [f"{key}: {value}" for key, value in masked_headers(request.headers).items()]
     lines.append("Authorization: Bearer ******** (added when sent)")
     if request.body:
         lines += ["", request.body]

@@ -49,15 +49,18 @@ def _widget_bar(title: str) -> Callable[[int, int, str], None]:
     import ipywidgets as widgets
     from IPython.display import display
 
-    bar = widgets.IntProgress(value=0, min=0, max=1, description=title)
-    label = widgets.Label(value="")
-    shown = False
+    parts: list = []  # made on the first update: most requests never need a bar
 
     def update(done: int, total: int, text: str) -> None:
-        nonlocal shown
-        if not shown:
-            display(widgets.HBox([bar, label]))
-            shown = True
+        if not parts:
+            parts.extend(
+                [
+                    widgets.IntProgress(value=0, min=0, max=1, description=title),
+                    widgets.Label(value=""),
+                ]
+            )
+            display(widgets.HBox(parts))
+        bar, label = parts
         bar.max = max(total, 1)
         bar.value = min(done, bar.max)
         label.value = text

@@ -62,7 +62,7 @@ def parse_request(text: str) -> HttpRequest:
     """Parse a cell body in the .http format; raise :class:`P44UsageError` saying which line."""
     lines = text.replace("\r\n", "\n").split("\n")
     index = 0
-    while index < len(lines) and _skippable(lines[index]):
+    while index < len(lines) and is_skippable(lines[index]):
         index += 1
     if index == len(lines):
         raise P44UsageError("The cell holds no request.", hint=_GRAMMAR)
@@ -98,7 +98,7 @@ def parse_request(text: str) -> HttpRequest:
     body = "\n".join(lines[index + 1 :]).strip("\n") if index < len(lines) else ""
     if body.lstrip().startswith("###"):
         raise P44UsageError("One request per cell: '###' separators are not supported.")
-    return HttpRequest(method, _target(target, index), tuple(headers), body or None)
+    return HttpRequest(method, _target(target), tuple(headers), body or None)
 
 
 def substitute(text: str, namespace: Mapping[str, Any]) -> str:
@@ -150,7 +150,7 @@ def _method(word: str, line: int | None = None) -> str:
     return method
 
 
-def _target(target: str, line: int | None = None) -> str:
+def _target(target: str) -> str:
     if not target.startswith(("/", "http://", "https://", "{{")):
         target = "/" + target
     if any(ch.isspace() for ch in target):
@@ -163,5 +163,6 @@ def _is_comment(line: str) -> bool:
     return stripped.startswith("#") and not stripped.startswith("###") or stripped.startswith("//")
 
 
-def _skippable(line: str) -> bool:
+def is_skippable(line: str) -> bool:
+    """Blank or a comment: a line before the request line that carries nothing."""
     return not line.strip() or _is_comment(line)

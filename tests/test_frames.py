@@ -100,3 +100,10 @@ def test_empty_list_gives_an_empty_frame():
 def test_scalars_and_lists_of_scalars():
     assert to_frame([1, 2, 3])["value"].tolist() == [1, 2, 3]
     assert to_frame({"a": 1}).to_dict("records") == [{"a": 1}]
+
+
+def test_a_dotted_key_given_twice_keeps_the_last_value_like_json_normalize():
+    records = [{"a.b": 1, "a": {"b": 2}}, {"x": 1}]
+    frame = to_frame(records, parse_dates=False)
+    pd.testing.assert_frame_equal(frame, pd.json_normalize(records))
+    assert len(to_frame([{"a.b": 1, "a": {"b": 2}}, {"a.b": 3}])) == 2

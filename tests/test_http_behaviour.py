@@ -176,3 +176,12 @@ def test_short_pages_are_caught():
     with ScriptedServer(with_tokens(data)) as server:
         with client(server) as p44, pytest.raises(P44PagingError, match="promised 300"):
             p44.frame("POST", "/api/v4/inventory/orders/search?page=1&pageSize=100", all_pages=True)
+
+
+def test_all_pages_keeps_repeated_parameters_and_refuses_a_bad_page():
+    with ScriptedServer(with_tokens(paged(150))) as server, client(server) as p44:
+        path = "/api/v4/inventory/orders/search?status=A&status=B&page=1&pageSize=100"
+        assert len(p44.frame("POST", path, all_pages=True)) == 150
+        assert all("status=A&status=B" in r.path for r in data_calls(server))
+        with pytest.raises(P44UsageError, match="not a whole number"):
+            p44.all_pages("POST", "/api/v4/inventory/orders/search?page=abc&pageSize=10")

@@ -336,3 +336,11 @@ def test_bodies_that_are_not_utf8_and_huge_cells_get_a_short_message(logged_in, 
     body = '{"statuses": ["' + "X" * 1_000_000 + '"]}'
     result = logged_in.run_cell("%%p44\nPOST /api/v4/inventory/orders/search\n\n" + body)
     assert result.success and len(result.result) == 0
+
+
+def test_dry_run_masks_an_authorization_typed_into_the_cell(logged_in, capsys):
+    logged_in.user_ns["mine"] = "typed-token-value"
+    cell = "%%p44 --dry-run\nGET /api/v4/webhooks\nAuthorization: Bearer {{mine}}\n"
+    assert logged_in.run_cell(cell).success
+    text = out_of(capsys)
+    assert "typed-token-value" not in text and "Authorization: Bearer ********" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -209,15 +210,10 @@ def test_unknown_name_bad_syntax_and_unknown_option_are_one_line(logged_in, caps
 
 
 def test_config_sets_defaults(shell, demo, capsys):
-    shell.run_line_magic("config", "P44Magics.auth = 'form'")
-    shell.run_line_magic("config", "P44Magics.timeout = 5.0")
-    try:
+    with configured(shell, "auth", "form"), configured(shell, "timeout", 5.0):
         shell.run_cell("%p44_login --env demo")
         magics = shell.magics_manager.registry["P44Magics"]
         assert magics.client.auth_style == "form" and magics.client.timeout == 5.0
-    finally:
-        shell.run_line_magic("config", "P44Magics.auth = 'basic'")
-        shell.run_line_magic("config", "P44Magics.timeout = 30.0")
 
 
 def test_info_messages_show_as_warnings(logged_in, demo, capsys):
@@ -261,15 +257,22 @@ def test_204_gives_none(shell, capsys):
     assert "no content" in out_of(capsys)
 
 
+@contextmanager
+def configured(shell, name: str, value: object):
+    """``%config P44Magics.<name> = value`` for the block, then the default again."""
+    default = getattr(shell.magics_manager.registry["P44Magics"], name)
+    shell.run_line_magic("config", f"P44Magics.{name} = {value!r}")
+    try:
+        yield
+    finally:
+        shell.run_line_magic("config", f"P44Magics.{name} = {default!r}")
+
+
 def test_timeout_is_a_short_error(shell, capsys):
     with ScriptedServer(answering(Reply(200, [], delay=1.5))) as server:
-        scripted_login(shell, server)
-        shell.run_line_magic("config", "P44Magics.timeout = 0.3")
-        try:
+        with configured(shell, "timeout", 0.3):
             scripted_login(shell, server)
             result = shell.run_cell("%p44 GET /api/v4/x")
-        finally:
-            shell.run_line_magic("config", "P44Magics.timeout = 30.0")
     text = out_of(capsys)
     assert not result.success and "No answer within 0.3 s" in text and "Traceback" not in text
 
@@ -288,13 +291,9 @@ def test_refused_connection_is_a_short_error(shell, capsys):
 def test_5xx_with_project44_body_after_retries(shell, capsys):
     body = {"httpStatusCode": 500, "errorMessage": "Internal failure", "supportReferenceId": "R-1"}
     with ScriptedServer(answering(Reply(500, body))) as server:
-        scripted_login(shell, server)
-        shell.run_line_magic("config", "P44Magics.retries = 1")
-        try:
+        with configured(shell, "retries", 1):
             scripted_login(shell, server)
             result = shell.run_cell("%p44 GET /api/v4/x")
-        finally:
-            shell.run_line_magic("config", "P44Magics.retries = 3")
         data_calls = [r for r in server.received if r.path != TOKEN_PATH]
     text = out_of(capsys)
     assert not result.success and len(data_calls) == 2

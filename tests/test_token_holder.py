@@ -98,24 +98,29 @@ def test_second_401_is_an_error_not_a_loop():
         assert len([r for r in server.received if r.path != TOKEN_PATH]) == 2
 
 
+def statuses_after_a_401(p44: P44Client, server, issuer: TokenIssuer, threads: int, **api_kw):
+    """Reject the held token, then send one request from each of ``threads`` threads at once."""
+    p44.request("GET", "/api/v4/x")
+    server.handler = api(issuer, reject={issuer.current}, **api_kw)
+    barrier = threading.Barrier(threads)
+    statuses: list[int] = []
+
+    def worker() -> None:
+        barrier.wait()
+        statuses.append(p44.request("GET", "/api/v4/x").status_code)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(timeout=30)
+    return statuses
+
+
 def test_32_threads_meeting_a_401_fetch_one_token():
     issuer = TokenIssuer()
-    barrier = threading.Barrier(32)
     with ScriptedServer(api(issuer)) as server, client_for(server, max_concurrency=32) as p44:
-        p44.request("GET", "/api/v4/x")
-        server.handler = api(issuer, reject={issuer.current})
-        statuses: list[int] = []
-
-        def worker() -> None:
-            barrier.wait()
-            statuses.append(p44.request("GET", "/api/v4/x").status_code)
-
-        threads = [threading.Thread(target=worker) for _ in range(32)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
-        assert statuses == [200] * 32
+        assert statuses_after_a_401(p44, server, issuer, 32) == [200] * 32
         assert issuer.fetches == 2
 
 
@@ -165,21 +170,9 @@ def test_reprs_hide_secret_and_token():
 
 def test_more_threads_than_connections_meeting_a_401_do_not_starve_the_renewal():
     issuer = TokenIssuer()
-    barrier = threading.Barrier(64)
     with ScriptedServer(api(issuer)) as server, client_for(server, timeout=10) as p44:
-        p44.request("GET", "/api/v4/x")  # 16 pooled connections at the default concurrency
-        # slow 401s: every connection is busy with one when the first thread renews
-        server.handler = api(issuer, reject={issuer.current}, delay_401=0.3)
-        statuses: list[int] = []
-
-        def worker() -> None:
-            barrier.wait()
-            statuses.append(p44.request("GET", "/api/v4/x").status_code)
-
-        threads = [threading.Thread(target=worker) for _ in range(64)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+        # 16 pooled connections at the default concurrency; slow 401s keep every one busy
+        # when the first thread renews
+        statuses = statuses_after_a_401(p44, server, issuer, 64, delay_401=0.3)
         assert statuses == [200] * 64
         assert issuer.fetches == 2

@@ -123,17 +123,24 @@ def _uniform_columns(records: list[Any]) -> dict[str, Any] | None:
     """Columns of records that all share the first record's shape (the usual answer), or None.
 
     One pass over the records with a loop written for that shape (see :func:`_rows_reader`),
-    then a C-level transpose. A record of another shape makes the row
-    function raise, and the caller falls back to :class:`ColumnBuilder`.
+    then a C-level transpose. A record of another shape makes the loop raise, and the caller
+    falls back to :class:`ColumnBuilder`.
     """
-    if not records or not isinstance(records[0], dict):
-        return None
-    names, read_rows = _rows_reader(shape_of(records[0], top=True))
-    try:
-        rows = read_rows(records)
-    except (KeyError, TypeError, IndexError, AttributeError):
-        return None
+    shape, rows = _uniform_rows(records)
+    names = _rows_reader(shape)[0] if shape else None
     return dict(zip(names, zip(*rows, strict=True), strict=True)) if names else None
+
+
+def _uniform_rows(records: list[Any]) -> tuple[Shape | None, list[tuple] | None]:
+    """The first record's shape and every record read as a row of it, or (None, None)."""
+    if not records or not isinstance(records[0], dict):
+        return None, None
+    shape = shape_of(records[0], top=True)
+    try:
+        with gc_paused():
+            return shape, _rows_reader(shape)[1](records)
+    except (KeyError, TypeError, IndexError, AttributeError):
+        return None, None
 
 
 Shape = tuple[tuple[str, "Shape | None"], ...]  # (key, nested shape or None for a field)
@@ -213,15 +220,7 @@ class PagedRows:
         self._pages: dict[int, tuple[list[Any], Shape | None, list[tuple] | None]] = {}
 
     def add(self, page: int, records: list[Any]) -> None:
-        shape = rows = None
-        if records and isinstance(records[0], dict):
-            shape = shape_of(records[0], top=True)
-            try:
-                with gc_paused():
-                    rows = _rows_reader(shape)[1](records)
-            except (KeyError, TypeError, IndexError, AttributeError):
-                shape = None
-        self._pages[page] = (records, shape, rows)
+        self._pages[page] = (records, *_uniform_rows(records))
 
     def frame(self, parse_dates: bool = True) -> pd.DataFrame:
         pages = [self._pages[number] for number in sorted(self._pages)]

@@ -81,6 +81,7 @@ class TokenHolder(httpx.Auth):
         # The generation a 401 was seen for: when it is the current one, nobody reuses the
         # token. A number, not a flag, so a late mark for an old token changes nothing.
         self._rejected = -1
+        self._mark_lock = threading.Lock()  # tiny, unlike _lock, which is held while fetching
         self._fetched_at: float | None = None
         self.token_fetches = 0
 
@@ -90,6 +91,11 @@ class TokenHolder(httpx.Auth):
             f"<TokenHolder client_id={self.client_id!r} style={self.style!r} "
             f"secret={MASK} {state}, {self.token_fetches} fetches>"
         )
+
+    def _reject(self, generation: int) -> None:
+        """Mark a token generation as rejected; the mark only ever moves forward."""
+        with self._mark_lock:
+            self._rejected = max(self._rejected, generation)
 
     @property
     def _stale(self) -> bool:
@@ -106,7 +112,7 @@ class TokenHolder(httpx.Auth):
 
     def invalidate(self) -> None:
         """Treat the current token as rejected: the next request fetches a new one."""
-        self._rejected = self._generation
+        self._reject(self._generation)
 
     def forget(self) -> None:
         """Drop the token and the secret (logout)."""
@@ -150,7 +156,7 @@ class TokenHolder(httpx.Auth):
         # one, and threads holding theirs while they wait would starve it.
         response.read()
         response.close()
-        self._rejected = generation
+        self._reject(generation)
         with self._lock:
             if generation == self._generation:  # nobody renewed since we sent it
                 yield from self._fetch()

@@ -56,6 +56,16 @@ class TokenHolder(httpx.Auth):
     On a 401 it fetches one new token and resends the request once; a second 401 is returned to
     the caller (never a loop). Token fetches are single-flight across threads: when many threads
     meet a 401 together, one of them fetches and the others reuse the result.
+
+    The invariant about rejected tokens, exactly: **once the holder has seen a 401 for a token,
+    it never attaches that token to a request again** (neither a new request nor a resend).
+    A request that had the token attached before that 401 was seen may still be on its way, so
+    at most one request per concurrent sender can reach the server with a token after its
+    first 401 was answered; none of them is sent again with it.
+
+    How: the token and its generation live in one tuple (one atomic read: a thread never pairs
+    an old token with a newer generation, which once let a rejected token look current), and
+    "is it rejected?" and "attach it" happen under one small lock that also guards the marking.
     """
 
     def __init__(
@@ -75,18 +85,19 @@ class TokenHolder(httpx.Auth):
         # the client's timeouts themselves (else a silent token endpoint would hang forever).
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._secret = Secret(client_secret)
-        self._lock = threading.Lock()
-        self._token: Secret | None = None
-        self._generation = 0  # bumps on every new token; tells threads whether someone renewed
-        # The generation a 401 was seen for: when it is the current one, nobody reuses the
-        # token. A number, not a flag, so a late mark for an old token changes nothing.
+        self._lock = threading.Lock()  # held while fetching: single flight
+        # (token, generation) as one value; the generation bumps on every new token and tells
+        # threads whether someone renewed since they read it.
+        self._current: tuple[Secret | None, int] = (None, 0)
+        # The newest generation a 401 was seen for. A number, not a flag, so a late mark for
+        # an old token changes nothing.
         self._rejected = -1
-        self._mark_lock = threading.Lock()  # tiny, unlike _lock, which is held while fetching
+        self._mark_lock = threading.Lock()  # tiny: guards marking, and checking-then-attaching
         self._fetched_at: float | None = None
         self.token_fetches = 0
 
     def __repr__(self) -> str:
-        state = "token held" if self._token else "no token"
+        state = "token held" if self._current[0] else "no token"
         return (
             f"<TokenHolder client_id={self.client_id!r} style={self.style!r} "
             f"secret={MASK} {state}, {self.token_fetches} fetches>"
@@ -97,13 +108,28 @@ class TokenHolder(httpx.Auth):
         with self._mark_lock:
             self._rejected = max(self._rejected, generation)
 
-    @property
-    def _stale(self) -> bool:
-        return self._rejected == self._generation
+    def _usable(self) -> tuple[Secret, int] | None:
+        """The current token and its generation, unless there is none or a 401 was seen for it."""
+        token, generation = self._current
+        return None if token is None or self._rejected >= generation else (token, generation)
+
+    def _attach(self, request: httpx.Request) -> int | None:
+        """Put the current token on ``request`` unless it is known to be rejected.
+
+        Returns the token's generation, or None (nothing attached: fetch first). Checking and
+        attaching under the mark lock is what makes the class invariant exact.
+        """
+        with self._mark_lock:
+            usable = self._usable()
+            if usable is None:
+                return None
+            token, generation = usable
+            request.headers["Authorization"] = f"Bearer {token.reveal()}"
+            return generation
 
     @property
     def has_token(self) -> bool:
-        return self._token is not None and not self._stale
+        return self._usable() is not None
 
     @property
     def token_age(self) -> float | None:
@@ -112,15 +138,15 @@ class TokenHolder(httpx.Auth):
 
     def invalidate(self) -> None:
         """Treat the current token as rejected: the next request fetches a new one."""
-        self._reject(self._generation)
+        self._reject(self._current[1])
 
     def forget(self) -> None:
         """Drop the token and the secret (logout)."""
         with self._lock:
-            self._token = None
+            with self._mark_lock:
+                self._current = (None, self._current[1])
             self._secret = Secret("")
             self._fetched_at = None
-            self._rejected = -1
 
     def token_request(self) -> httpx.Request:
         """The documented token request, with the credentials in exactly one place."""
@@ -142,13 +168,9 @@ class TokenHolder(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        token, generation = self._token, self._generation
-        if token is None or self._stale:
-            with self._lock:  # single flight: re-check once we hold the lock
-                if self._token is None or self._stale:
-                    yield from self._fetch()
-                token, generation = self._token, self._generation
-        request.headers["Authorization"] = f"Bearer {token.reveal()}"
+        generation = self._attach(request)
+        if generation is None:
+            generation = yield from self._renewed(request)
         response = yield request
         if response.status_code != 401:
             return
@@ -157,12 +179,27 @@ class TokenHolder(httpx.Auth):
         response.read()
         response.close()
         self._reject(generation)
-        with self._lock:
-            if generation == self._generation:  # nobody renewed since we sent it
+        generation = yield from self._renewed(request)
+        response = yield request
+        if response.status_code == 401:  # the 401 stands; the next request fetches anew
+            self._reject(generation)
+
+    def _renewed(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, int]:
+        """Attach a token not known to be rejected, fetching one (single flight) if needed."""
+        with self._lock:  # one thread fetches; the others wait here and reuse its token
+            generation = self._attach(request)
+            for _ in range(2):  # a token rejected the moment it was issued gets one more try
+                if generation is not None:
+                    break
                 yield from self._fetch()
-            token = self._token
-        request.headers["Authorization"] = f"Bearer {token.reveal()}"
-        yield request
+                generation = self._attach(request)
+        if generation is None:
+            raise P44AuthError(
+                "The API rejected a freshly issued token at once.",
+                hint="Check the client application's roles in project44's user management, "
+                "or log in again with %p44_login.",
+            )
+        return generation
 
     async def async_auth_flow(self, request: httpx.Request):  # pragma: no cover - sync only
         raise NotImplementedError("p44_magic uses a synchronous httpx.Client")
@@ -192,6 +229,6 @@ class TokenHolder(httpx.Auth):
                 status_code=response.status_code,
                 hint="The URL may not be a project44 API; check --env / --base-url.",
             )
-        self._token = Secret(token)
+        with self._mark_lock:
+            self._current = (Secret(token), self._current[1] + 1)
         self._fetched_at = time.monotonic()
-        self._generation += 1

@@ -1,9 +1,9 @@
 """One P44Client shared by 16 threads while the server keeps invalidating the token.
 
 Half the threads page through a search (``all_pages``), half send single GETs; a background
-thread rejects the current token every 50 ms for about a second. Every call must end in a whole
-answer or a P44Error, token fetches must stay single-flight, nothing may deadlock, and a
-rejected token must not keep being sent.
+thread rejects the current token every 50 ms for about a second, then leaves it valid for 0.3 s.
+Every call must end in a whole answer or a P44Error, token fetches must stay single-flight,
+nothing may deadlock, and a rejected token must not keep being sent.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ SINGLE_THREADS = 8
 PAGING_THREADS = 8
 MAX_CONCURRENCY = 2  # pages fetched at once per paged call
 TOTAL, PAGE_SIZE = 50, 10
-ROTATE_EVERY, ROTATE_FOR = 0.05, 1.0
+ROTATE_EVERY, ROTATE_FOR, SETTLE = 0.05, 1.0, 0.3
 SEARCH = f"/api/v4/conc/orders/search?page=1&pageSize={PAGE_SIZE}"
 
 
@@ -132,6 +132,9 @@ def test_sixteen_threads_share_one_client_while_the_token_keeps_being_rejected()
             while time.monotonic() < deadline:
                 time.sleep(ROTATE_EVERY)
                 api.rotate()
+            # A little time with a token that stays valid, so that whole answers of both kinds
+            # are seen however slowly the machine ran the rotation part.
+            time.sleep(SETTLE)
             stop.set()
 
         threads = [threading.Thread(target=single, args=(i,)) for i in range(SINGLE_THREADS)]
@@ -166,13 +169,15 @@ def test_sixteen_threads_share_one_client_while_the_token_keeps_being_rejected()
     for (_, previous_end), (start, _) in zip(spans, spans[1:], strict=False):
         assert start >= previous_end, "two token fetches overlapped"
 
-    # A rejected token is not sent again and again. After its first 401 went out, only requests
-    # already on their way may still carry it: at most one per concurrent sender, since a sender
-    # that meets the 401 itself moves on. Once its replacement was issued, the client has known
-    # for a while, so (almost) nothing carries it any more.
-    # Measured: about 1 run in 10, one paged call had 3 requests with the token (not 2), before
-    # and after the token holder's staleness was reworked; so each paged call may have one more.
-    senders = SINGLE_THREADS + PAGING_THREADS * (MAX_CONCURRENCY + 1)
+    # A rejected token is not sent again and again (TokenHolder's invariant): once the client
+    # has seen a 401 for a token it never attaches it again, so after its first 401 was
+    # answered only requests already on their way may still carry it: at most one per
+    # concurrent sender. This bound was once exceeded about 1 run in 10, for two reasons: a
+    # thread could read the old token together with the new generation and send a rejected
+    # token as current; and httpcore's pool could close a connection already handed to a
+    # queued request ("Bad file descriptor"), so the request was sent again. Both are fixed
+    # (one (token, generation) value; the client queues requests itself, see P44Client).
+    senders = SINGLE_THREADS + PAGING_THREADS * MAX_CONCURRENCY
     for token, answered in api.first_401_answered.items():
         late = [r for r in api.log if r.token == token and r.arrived > answered]
         assert len(late) <= senders, (token, len(late))

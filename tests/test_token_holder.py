@@ -6,6 +6,7 @@ import base64
 import threading
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 
 from p44_magic import P44AuthError, P44Client, P44HTTPError, Secret, TokenHolder
@@ -176,3 +177,89 @@ def test_more_threads_than_connections_meeting_a_401_do_not_starve_the_renewal()
         statuses = statuses_after_a_401(p44, server, issuer, 64, delay_401=0.3)
         assert statuses == [200] * 64
         assert issuer.fetches == 2
+
+
+# -- the invariant about rejected tokens (see TokenHolder's docstring) -------------------------
+# These drive the holder's own httpx.Auth flow by hand, so each interleaving is exact: the
+# holder does no I/O of its own, and the answers it is handed are real httpx.Responses.
+
+TOKEN_URL = "http://127.0.0.1:9/api/v4/oauth2/token"
+
+
+class Flow:
+    """One request going through the holder: ``.sent`` is every request it yielded."""
+
+    def __init__(self, holder: TokenHolder, name: str) -> None:
+        self.request = httpx.Request("GET", f"http://127.0.0.1:9/api/v4/{name}")
+        self.flow = holder.sync_auth_flow(self.request)
+        self.sent: list[str] = []
+        self._yielded = self._record(next(self.flow))
+
+    def _record(self, request: httpx.Request) -> httpx.Request:
+        fetch = request.url.path.endswith("/oauth2/token")
+        self.sent.append("fetch" if fetch else request.headers["Authorization"][len("Bearer ") :])
+        return request
+
+    @property
+    def bearer(self) -> str:
+        return self.sent[-1]
+
+    def answer(self, status: int, body: dict | None = None) -> bool:
+        """Hand the holder the answer to what it yielded last; False when the flow ended."""
+        response = httpx.Response(status, json=body or {}, request=self._yielded)
+        try:
+            self._yielded = self._record(self.flow.send(response))
+        except StopIteration:
+            return False
+        return True
+
+
+def token_answer(token: str) -> dict:
+    return {"access_token": token, "expires_in": 43200, "token_type": "BEARER"}
+
+
+def logged_in_holder(token: str = "T1") -> TokenHolder:
+    holder = TokenHolder(TOKEN_URL, "id", SECRET)
+    flow = holder.fetch_flow()
+    request = next(flow)
+    with pytest.raises(StopIteration):
+        flow.send(httpx.Response(200, json=token_answer(token), request=request))
+    return holder
+
+
+def test_a_token_is_never_attached_again_once_its_401_was_seen():
+    holder = logged_in_holder("T1")
+    a, b = Flow(holder, "a"), Flow(holder, "b")
+    assert a.bearer == b.bearer == "T1"  # both on their way before anything was rejected
+    assert a.answer(401)  # the holder sees T1 rejected and asks for a token
+    assert a.sent[-1] == "fetch" and a.answer(200, token_answer("T2"))
+    assert a.bearer == "T2"  # a's resend
+    assert Flow(holder, "c").bearer == "T2"  # a new request after the 401: never T1
+    assert b.answer(401)  # b's T1 was already in flight; its resend reuses T2, no fetch
+    assert b.bearer == "T2" and holder.token_fetches == 2
+    assert not a.answer(200) and not b.answer(200)
+
+
+def test_a_resend_never_carries_a_token_that_was_rejected_meanwhile():
+    holder = logged_in_holder("T1")
+    a, b = Flow(holder, "a"), Flow(holder, "b")
+    assert a.answer(401) and a.answer(200, token_answer("T2"))
+    assert a.answer(401) is False  # a's resend with T2 is rejected too: the 401 stands
+    # b's T1 comes back 401 now. T2 is current but known rejected, so b fetches T3 rather
+    # than resend with T2.
+    assert b.answer(401)
+    assert b.sent[-1] == "fetch" and b.answer(200, token_answer("T3"))
+    assert b.bearer == "T3"
+    assert b.sent == ["T1", "fetch", "T3"] and holder.token_fetches == 3
+    assert Flow(holder, "c").bearer == "T3"
+
+
+def test_invalidate_and_forget_keep_the_rejected_token_off_every_later_request():
+    holder = logged_in_holder("T1")
+    holder.invalidate()
+    c = Flow(holder, "c")
+    assert c.sent == ["fetch"]  # a token request first
+    assert c.answer(200, token_answer("T2")) and c.bearer == "T2"
+    holder.forget()
+    d = Flow(holder, "d")
+    assert d.sent == ["fetch"] and not holder.has_token

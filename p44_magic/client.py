@@ -17,8 +17,9 @@ import threading
 import time
 import urllib.request
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ import httpx
 import msgspec
 import pandas as pd
 
+from . import settings
 from .auth import MASK, AuthStyle, Secret, TokenHolder
 from .catalogue import find_endpoint
 from .environments import TOKEN_PATH, base_url_for, check_base_url
@@ -116,9 +118,14 @@ class P44Client:
         max_retry_after: float = 60.0,
         max_concurrency: int = 8,
     ) -> None:
-        if auth not in ("basic", "form"):
-            raise P44UsageError(f"Unknown auth style {auth!r}.", hint="Use basic or form.")
-        self.env = (env or "na").lower() if not base_url else "custom"
+        auth = settings.auth_style("auth", auth)
+        timeout = settings.seconds("timeout", timeout)
+        retries = settings.count("retries", retries)
+        backoff = settings.seconds("backoff", backoff, allow_zero=True)
+        max_retry_after = settings.seconds("max_retry_after", max_retry_after, allow_zero=True)
+        max_concurrency = settings.count("max_concurrency", max_concurrency, minimum=1)
+        # With a base URL the environment name is not used (the form calls it "custom").
+        self.env = settings.environment("env", env or "na") if not base_url else "custom"
         if base_url:
             self.base_url = check_base_url(base_url)
         elif self.env == "demo":
@@ -152,6 +159,7 @@ class P44Client:
             self.base_url + TOKEN_PATH, client_id, Secret(client_secret), auth, timeout
         )
         limits = httpx.Limits(max_connections=max(10, max_concurrency * 2))
+        self._connection_slots = threading.BoundedSemaphore(limits.max_connections)
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout),
@@ -209,7 +217,8 @@ class P44Client:
         def attempt() -> None:
             flow = holder.fetch_flow()
             try:
-                flow.send(self._http.send(next(flow)))
+                with self._connection_slot():
+                    flow.send(self._http.send(next(flow)))
             except StopIteration:
                 pass
             finally:
@@ -490,11 +499,12 @@ class P44Client:
         for _ in range(MAX_REDIRECTS + 1):
             with self._counter_lock:
                 self.requests_sent += 1
-            response = self._http.send(request, auth=auth, stream=True)
-            try:
-                response = self._read(response)
-            finally:
-                response.close()
+            with self._connection_slot():
+                response = self._http.send(request, auth=auth, stream=True)
+                try:
+                    response = self._read(response)
+                finally:
+                    response.close()
             if not response.is_redirect:
                 return response
             target = request.url.join(response.headers["Location"])
@@ -518,6 +528,22 @@ class P44Client:
             f"Too many redirects (more than {MAX_REDIRECTS}) for {request.method} {request.url}.",
             hint="The server is redirecting in a loop; check the base URL.",
         )
+
+    @contextmanager
+    def _connection_slot(self) -> Iterator[None]:
+        """Wait here, not in httpcore's pool, when every connection is busy.
+
+        httpcore 1.0's pool can close a connection it has already handed to a queued request
+        (encode/httpcore#1110): the request then fails with "Bad file descriptor" and is sent
+        again. A request holds at most one connection at a time (the token holder gives its
+        connection back before renewing), so with one slot per connection nothing ever queues.
+        """
+        if not self._connection_slots.acquire(timeout=self.timeout):
+            raise httpx.PoolTimeout("every connection stayed busy")
+        try:
+            yield
+        finally:
+            self._connection_slots.release()
 
     def _read(self, response: httpx.Response) -> httpx.Response:
         """Read the whole answer, reporting bytes received for a large one."""

@@ -11,9 +11,10 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Enum, Float, Int, Unicode
+from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
-from .auth import Secret
+from . import settings
+from .auth import AUTH_STYLES, Secret
 from .catalogue import endpoints_frame
 from .client import P44Client, P44Warning, masked_headers
 from .errors import P44Error, P44UsageError
@@ -38,19 +39,41 @@ class P44Magics(Magics):
 
     env = Unicode("na", help="Default environment: na, eu, sandbox or demo.").tag(config=True)
     base_url = Unicode("", help="Default base URL (overrides env when set).").tag(config=True)
-    auth = Enum(["basic", "form"], "basic", help="How the client credentials are sent.").tag(
+    auth = Unicode("basic", help="How the client credentials are sent: basic or form.").tag(
         config=True
     )
-    timeout = Float(30.0, help="Seconds to wait for an answer.").tag(config=True)
+    timeout = Float(30.0, help="Seconds to wait for an answer (more than 0).").tag(config=True)
     retries = Int(3, help="Retries for 429 (and 5xx on idempotent requests).").tag(config=True)
     max_retry_after = Float(60.0, help="Cap on a server's Retry-After wait, seconds.").tag(
         config=True
     )
-    max_concurrency = Int(8, help="Pages fetched at once by --all-pages.").tag(config=True)
+    max_concurrency = Int(8, help="Pages fetched at once by --all-pages (1 or more).").tag(
+        config=True
+    )
     parse_dates = Bool(True, help="Turn ISO 8601 timestamp columns into datetimes.").tag(
         config=True
     )
     progress = Bool(True, help="Show progress while --all-pages fetches pages.").tag(config=True)
+
+    # Each trait is checked where it is declared: %config prints the short message and keeps
+    # the old value.
+    _checks: dict[str, Any] = {
+        "env": settings.environment,
+        "base_url": settings.base_url,
+        "auth": settings.auth_style,
+        "timeout": settings.seconds,
+        "retries": settings.count,
+        "max_retry_after": lambda name, value: settings.seconds(name, value, allow_zero=True),
+        "max_concurrency": lambda name, value: settings.count(name, value, minimum=1),
+    }
+
+    @validate(*_checks)
+    def _check_setting(self, proposal: Any) -> Any:
+        name = proposal["trait"].name
+        try:
+            return self._checks[name](f"P44Magics.{name}", proposal["value"])
+        except P44Error as error:
+            raise TraitError(str(error)) from None
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -65,7 +88,7 @@ class P44Magics(Magics):
     @argument("--base-url", help="Base URL instead of --env (https://, or http:// on loopback).")
     @argument("--client-id", help="Client application id (else $P44_CLIENT_ID).")
     @argument("--client-secret", help="$name of a variable holding the secret.")
-    @argument("--auth", choices=["basic", "form"], help="Send credentials by HTTP Basic or form.")
+    @argument("--auth", choices=AUTH_STYLES, help="Send credentials by HTTP Basic or form.")
     @argument("--form", action="store_true", help="Always show the login form.")
     @argument("--prompt", action="store_true", help="Ask with prompts (getpass), not a form.")
     @line_magic

@@ -1,0 +1,70 @@
+"""The values a user sets, checked in one place: ``%config P44Magics.…`` traits and ``P44Client``.
+
+Each check returns the value it accepts (normalised) or raises :class:`P44UsageError` with a
+short message naming the setting, so a bad value is refused where it is given, never deep in a
+request as a raw ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .auth import AUTH_STYLES
+from .environments import ENVIRONMENT_NAMES, check_base_url
+from .errors import P44UsageError
+
+
+def seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    """A finite number of seconds, above 0 (or at least 0 when ``allow_zero``)."""
+    number = _number(name, value)
+    if number < 0 or (number == 0 and not allow_zero) or not math.isfinite(number):
+        bound = "0 or more" if allow_zero else "more than 0"
+        raise P44UsageError(f"{name} = {value!r}: it must be {bound} seconds.")
+    return number
+
+
+def count(name: str, value: Any, *, minimum: int = 0) -> int:
+    """A whole number of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise P44UsageError(f"{name} = {value!r}: it must be a whole number.")
+    if value < minimum:
+        raise P44UsageError(f"{name} = {value!r}: it must be {minimum} or more.")
+    return value
+
+
+def environment(name: str, value: Any) -> str:
+    """One of the environment names, case-insensitively."""
+    env = str(value).strip().lower()
+    if env not in ENVIRONMENT_NAMES:
+        raise P44UsageError(
+            f"{name} = {value!r}: unknown environment.",
+            hint=f"Use one of: {', '.join(ENVIRONMENT_NAMES)}.",
+        )
+    return env
+
+
+def auth_style(name: str, value: Any) -> str:
+    """``basic`` or ``form``."""
+    style = str(value).strip().lower()
+    if style not in AUTH_STYLES:
+        raise P44UsageError(
+            f"{name} = {value!r}: unknown auth style.",
+            hint=f"Use one of: {', '.join(AUTH_STYLES)}.",
+        )
+    return style
+
+
+def base_url(name: str, value: Any) -> str:
+    """An empty string (use ``env``) or an https:// URL (http:// for loopback hosts only)."""
+    text = str(value).strip()
+    try:
+        return check_base_url(text) if text else ""
+    except P44UsageError as error:
+        raise P44UsageError(f"{name}: {error.message}", hint=error.hint) from None
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise P44UsageError(f"{name} = {value!r}: it must be a number of seconds.")
+    return float(value)

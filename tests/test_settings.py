@@ -1,0 +1,85 @@
+"""%config values and P44Client arguments are checked where they are declared: a short message,
+the old value kept, never a traceback at the next login."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from p44_magic import P44Client, P44UsageError
+
+BAD_SETTINGS = [
+    ("timeout", "-1", "P44Magics.timeout = -1.0: it must be more than 0 seconds."),
+    ("timeout", "0", "P44Magics.timeout = 0.0: it must be more than 0 seconds."),
+    ("retries", "-1", "P44Magics.retries = -1: it must be 0 or more."),
+    ("max_retry_after", "-1", "P44Magics.max_retry_after = -1.0: it must be 0 or more seconds."),
+    ("max_concurrency", "0", "P44Magics.max_concurrency = 0: it must be 1 or more."),
+    ("env", "'mars'", "P44Magics.env = 'mars': unknown environment."),
+    ("auth", "'both'", "P44Magics.auth = 'both': unknown auth style."),
+    ("base_url", "'ftp://example.com'", "P44Magics.base_url: Base URL 'ftp://example.com' is not"),
+    ("base_url", "'http://example.com'", "P44Magics.base_url: Refusing plain http://"),
+]
+
+
+def magics_of(shell):
+    return shell.magics_manager.registry["P44Magics"]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD_SETTINGS)
+def test_a_bad_config_value_is_a_short_error_and_the_old_value_stays(
+    shell, caplog, capsys, name, value, message
+):
+    before = getattr(magics_of(shell), name)
+    with caplog.at_level(logging.ERROR):
+        result = shell.run_cell(f"%config P44Magics.{name} = {value}")
+    shown = caplog.text + capsys.readouterr().err
+    assert message in shown
+    assert "Traceback" not in shown and result.error_in_exec is None
+    assert getattr(magics_of(shell), name) == before
+
+
+def test_login_after_a_refused_timeout_works_with_the_old_value(shell, caplog, capsys):
+    with caplog.at_level(logging.ERROR):
+        shell.run_cell("%config P44Magics.timeout = -1")
+    result = shell.run_cell("%p44_login --env demo")
+    assert result.success, result.error_in_exec
+    assert "Logged in to" in capsys.readouterr().out
+    assert magics_of(shell).client.timeout == 30.0
+
+
+def test_good_values_are_taken_and_normalised(shell):
+    magics = magics_of(shell)
+    try:
+        shell.run_cell("%config P44Magics.env = 'EU'")
+        shell.run_cell("%config P44Magics.base_url = 'http://127.0.0.1:9/'")
+        shell.run_cell("%config P44Magics.max_retry_after = 0")
+        assert (magics.env, magics.base_url, magics.max_retry_after) == (
+            "eu",
+            "http://127.0.0.1:9",
+            0.0,
+        )
+    finally:
+        shell.run_cell("%config P44Magics.env = 'na'")
+        shell.run_cell("%config P44Magics.base_url = ''")
+        shell.run_cell("%config P44Magics.max_retry_after = 60.0")
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ({"timeout": -1}, "timeout = -1: it must be more than 0 seconds."),
+        ({"timeout": float("nan")}, "timeout = nan"),
+        ({"retries": -2}, "retries = -2: it must be 0 or more."),
+        ({"retries": 1.5}, "retries = 1.5: it must be a whole number."),
+        ({"max_retry_after": -1}, "max_retry_after = -1"),
+        ({"max_concurrency": 0}, "max_concurrency = 0: it must be 1 or more."),
+        ({"backoff": -0.1}, "backoff = -0.1"),
+        ({"env": "mars", "base_url": None}, "env = 'mars': unknown environment."),
+        ({"auth": "both"}, "auth = 'both': unknown auth style."),
+    ],
+)
+def test_the_python_client_checks_the_same_values(argument, message):
+    with pytest.raises(P44UsageError) as caught:
+        P44Client("id", "secret", **({"base_url": "http://127.0.0.1:9"} | argument))
+    assert message in str(caught.value)

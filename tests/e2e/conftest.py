@@ -1,9 +1,9 @@
 """End-to-end fixtures: a private JupyterLab server and headless Debian Chromium via playwright.
 
-Nothing is installed at run time. CI installs the prerequisites beforehand with
-``.ci/install-browser`` (Debian's chromium, ``jupyterlab`` and ``playwright`` from PyPI); playwright
-never downloads a browser here. Without them the e2e tests fail, saying what is missing: the
-README's test command installs them.
+Nothing is installed at run time. The README's test command installs the prerequisites first:
+``.ci/install-browser`` (Debian's chromium) and the dev extra (``jupyterlab``, ``playwright``);
+playwright never downloads a browser here. When an e2e test is selected and they are missing,
+the run stops saying what is missing; ``-m "not e2e"`` runs the rest without them.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def _missing_prerequisites() -> list[str]:
     return missing
 
 
+@pytest.hookimpl(trylast=True)  # after -m / -k deselection: only selected tests count
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     e2e = [item for item in items if item.get_closest_marker("e2e")]
     missing = _missing_prerequisites() if e2e else []

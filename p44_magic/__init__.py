@@ -5,7 +5,7 @@
 """
 
 from .auth import Secret, TokenHolder
-from .catalogue import ENDPOINTS, Endpoint, find_endpoint
+from .endpoints import ENDPOINTS, Endpoint, find_endpoint
 from .client import Exchange, P44Client, P44Warning
 from .errors import (
     P44AuthError,

@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import settings
 from .auth import MASK, AuthStyle, Secret, TokenHolder
-from .catalogue import find_endpoint
+from .endpoints import find_endpoint
 from .environments import TOKEN_PATH, base_url_for, check_base_url
 from .errors import (
     P44AuthError,
@@ -40,7 +40,7 @@ from .errors import (
     P44TimeoutError,
     P44UsageError,
 )
-from .fast_frames import frame_from_json
+from .uniform_records import frame_from_json
 from .frames import PagedRows, to_frame
 from .gc_pause import gc_paused
 from .progress import PagesCallback
@@ -261,7 +261,7 @@ class P44Client:
 
         A 204 gives None; a non-JSON answer gives its text. ``all_pages`` joins every page of a
         ``page``/``pageSize`` (or ``size``) search. For a catalogued endpoint (see
-        :mod:`p44_magic.catalogue`) without ``record_path``, its row list and parent fields are
+        :mod:`p44_magic.endpoints`) without ``record_path``, its row list and parent fields are
         used unless ``presets`` is False; explicit options always win.
         """
         endpoint = find_endpoint(method, path) if presets else None

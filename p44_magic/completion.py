@@ -13,7 +13,7 @@ from IPython.core.completer import (
     context_matcher,
 )
 
-from .catalogue import ENDPOINTS
+from .endpoints import ENDPOINTS
 from .request import METHODS, is_skippable
 
 

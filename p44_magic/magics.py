@@ -15,7 +15,7 @@ from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
 from . import settings
 from .auth import AUTH_STYLES, Secret
-from .catalogue import endpoints_frame
+from .endpoints import endpoints_frame
 from .client import P44Client, P44Warning, masked_headers
 from .errors import P44Error, P44UsageError
 from .frames import NOTE_ATTR

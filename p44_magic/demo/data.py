@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .catalog import LTL_CARRIERS, PLACES, PRODUCTS, SUPPLIERS, TRUCKLOAD_CARRIERS
+from .reference_data import LTL_CARRIERS, PLACES, PRODUCTS, SUPPLIERS, TRUCKLOAD_CARRIERS
 from .shipments import BASE, MODES, ShipmentRecord, build_shipment, iso, new_id
 
 SEED = 44

@@ -8,7 +8,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .catalog import LTL_CARRIERS
+from .reference_data import LTL_CARRIERS
 from .shipments import ShipmentRecord, iso, new_id
 
 Json = dict[str, Any]

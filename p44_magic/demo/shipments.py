@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .catalog import (
+from .reference_data import (
     AIRLINE_PREFIXES,
     CUSTOMERS,
     LTL_CARRIERS,

@@ -1,7 +1,8 @@
 """The project44 v4 endpoints an analyst uses: data, not code.
 
 Each entry says where its rows are, which parent fields to carry onto them, and how it pages,
-so ``%p44`` can do the right thing without options. Sources: ../shared/project44-api.md.
+so ``%p44`` can do the right thing without options. Sources: project44's v4 API reference and
+its published integration code.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p44_magic.fast_frames import frame_from_json
+from p44_magic.uniform_records import frame_from_json
 from p44_magic.frames import to_frame
 
 

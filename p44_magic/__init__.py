@@ -4,9 +4,10 @@
 ``%p44`` / ``%%p44``. The same machinery works without IPython through :class:`P44Client`.
 """
 
+from .answers import Exchange, Result
 from .auth import Secret, TokenHolder
+from .client import P44Client
 from .endpoints import ENDPOINTS, Endpoint, find_endpoint
-from .client import Exchange, P44Client, P44Warning
 from .errors import (
     P44AuthError,
     P44ConnectionError,
@@ -15,6 +16,7 @@ from .errors import (
     P44PagingError,
     P44TimeoutError,
     P44UsageError,
+    P44Warning,
 )
 from .frames import to_frame
 from .request import HttpRequest, parse_request
@@ -38,6 +40,7 @@ __all__ = [
     "P44TimeoutError",
     "P44UsageError",
     "P44Warning",
+    "Result",
     "Secret",
     "TokenHolder",
     "load_ipython_extension",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import P44UsageError
@@ -57,3 +58,26 @@ def base_url_for(env: str) -> str:
     except KeyError:
         names = ", ".join(ENVIRONMENT_NAMES)
         raise P44UsageError(f"Unknown environment {env!r}.", hint=f"Use one of: {names}.") from None
+
+
+def session_place(
+    env: str, base_url: str | None, client_id: str | None, secret: Any
+) -> tuple[str, str, Any]:
+    """The base URL and credentials of a session: a checked base URL, the named environment's,
+    or the demo's (started on 127.0.0.1 for ``env='demo'``, with its own credentials)."""
+    if base_url:
+        base_url = check_base_url(base_url)
+    elif env == "demo":
+        from .demo import start_demo_server
+
+        demo = start_demo_server()
+        base_url = demo.base_url
+        client_id, secret = client_id or demo.client_id, secret or demo.client_secret
+    else:
+        base_url = base_url_for(env)
+    if not client_id or not secret:
+        raise P44UsageError(
+            "A client id and a client secret are needed.",
+            hint="Give them, or set P44_CLIENT_ID and P44_CLIENT_SECRET.",
+        )
+    return base_url, client_id, secret

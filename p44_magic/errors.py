@@ -161,5 +161,9 @@ class P44PagingError(P44Error):
     """``--all-pages`` could not return every row: never partial data silently."""
 
 
+class P44Warning(UserWarning):
+    """A note for a Python API user: project44's ``infoMessages``, a capped wait, a hint."""
+
+
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)

@@ -7,25 +7,20 @@ columns, lists of scalars stay lists, ISO 8601 timestamp columns become timezone
 
 from __future__ import annotations
 
-import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from .errors import P44UsageError
+from .errors import P44UsageError, P44Warning
+from .frame_columns import MISSING, build_frame, holds_objects, maybe_datetime
 from .gc_pause import gc_paused
+from .uniform_records import Shape, columns_of, frame_from_json, uniform_rows
 
 #: Lists that are never the rows of an answer: project44's side-channel messages.
 SIDE_LISTS = frozenset({"infoMessages"})
-_ISO_8601 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
-)
-NOTE_ATTR = "p44_note"
-_OBJECT = np.dtype(object)
-_MISSING = float("nan")  # what json_normalize puts where a record lacks a field
 
 
 def to_frame(
@@ -39,14 +34,72 @@ def to_frame(
     ``record_path`` picks the list that holds the rows (``"events"``,
     ``"shipment.routeInfo.stops"``); ``meta`` carries parent fields (``"shipment.id"``) onto every
     row as columns of the same dotted name. A hint about the choice made (several lists found) is
-    left in ``frame.attrs["p44_note"]``.
+    given as a :class:`P44Warning`.
     """
+    frame, note = frame_and_note(answer, record_path, meta, parse_dates)
+    if note:
+        warnings.warn(note, P44Warning, stacklevel=2)
+    return frame
+
+
+@dataclass
+class Framed:
+    """A frame (or the answer's text, or None) and the one-line note about how rows were chosen;
+    ``answer`` is the decoded answer when it was decoded (for its infoMessages)."""
+
+    value: pd.DataFrame | str | None
+    note: str | None = None
+    answer: Any = None
+
+
+def frame_answer(
+    raw: bytes,
+    decode: Callable[[bytes], Any],
+    record_path: str | None = None,
+    meta: Sequence[str] | str | None = None,
+    parse_dates: bool = True,
+) -> Framed:
+    """The frame of a raw answer: the same-shaped-records path straight from the bytes when it
+    applies, else ``decode`` and the general path. Text and empty answers come back as they are.
+    """
+    if record_path is None and not meta:
+        frame = frame_from_json(raw, parse_dates)
+        if frame is not None:
+            return Framed(frame)
+    answer = decode(raw)
+    if answer is None or isinstance(answer, str):
+        return Framed(answer, answer=answer)
+    frame, note = frame_and_note(answer, record_path, meta, parse_dates)
+    return Framed(frame, note, answer)
+
+
+def page_collector(record_path: str | None, meta: Sequence[str] | str | None) -> PagedRows | None:
+    """Reads plain result rows page by page as they arrive, or None when rows are chosen."""
+    return PagedRows() if record_path is None and not meta else None
+
+
+def frame_pages(
+    joined: dict[str, Any],
+    collector: PagedRows | None,
+    record_path: str | None = None,
+    meta: Sequence[str] | str | None = None,
+    parse_dates: bool = True,
+) -> Framed:
+    """The frame of every page joined (see :mod:`p44_magic.paging`)."""
+    if collector is not None:
+        return Framed(collector.frame(parse_dates))
+    return Framed(*frame_and_note(joined, record_path, meta, parse_dates), joined)
+
+
+def frame_and_note(
+    answer: Any,
+    record_path: str | None = None,
+    meta: Sequence[str] | str | None = None,
+    parse_dates: bool = True,
+) -> tuple[pd.DataFrame, str | None]:
+    """:func:`to_frame`, with the note returned instead of warned."""
     meta_paths = [meta] if isinstance(meta, str) else list(meta or [])
-    parents: list[Any]
-    if isinstance(answer, list) and record_path:
-        parents = answer
-    else:
-        parents = [answer]
+    parents = answer if isinstance(answer, list) and record_path else [answer]
     records: list[Any] = []
     meta_rows: list[tuple[int, list[Any]]] = []
     note = None
@@ -57,19 +110,14 @@ def to_frame(
             meta_rows.append((len(rows), values))
         records.extend(rows)
     frame = records_to_frame(records, parse_dates=parse_dates)
-    if meta_paths:
-        for position, path in enumerate(meta_paths):
-            if path in frame.columns:
-                raise P44UsageError(
-                    f"--meta {path}: the rows already have a column named {path!r}."
-                )
-            column: list[Any] = []
-            for count, values in meta_rows:
-                column.extend([values[position]] * count)
-            frame[path] = _maybe_datetime(pd.Series(column, index=frame.index), parse_dates)
-    if note:
-        frame.attrs[NOTE_ATTR] = note
-    return frame
+    for position, path in enumerate(meta_paths):
+        if path in frame.columns:
+            raise P44UsageError(f"--meta {path}: the rows already have a column named {path!r}.")
+        column: list[Any] = []
+        for count, values in meta_rows:
+            column.extend([values[position]] * count)
+        frame[path] = maybe_datetime(pd.Series(column, index=frame.index), parse_dates)
+    return frame, note
 
 
 def select_records(answer: Any, record_path: str | None = None) -> tuple[list[Any], str | None]:
@@ -106,10 +154,14 @@ def record_lists(answer: dict[str, Any]) -> list[tuple[str, int]]:
 
 
 def records_to_frame(records: Iterable[Any], parse_dates: bool = True) -> pd.DataFrame:
-    """Flatten records column by column (dotted names, like ``json_normalize``) into one frame."""
+    """Flatten records column by column (dotted names, like ``json_normalize``) into one frame.
+
+    Same-shaped records (the usual answer) take the compiled reader of
+    :mod:`p44_magic.uniform_records`; anything else, :class:`ColumnBuilder`.
+    """
     records = records if isinstance(records, list) else list(records)
-    with gc_paused():
-        columns = _uniform_columns(records)
+    shape, rows = uniform_rows(records)
+    columns = columns_of(shape, rows) if shape else None
     if columns is not None:
         frame = build_frame(columns, len(records), parse_dates)
         if not holds_objects(frame, columns):
@@ -117,96 +169,6 @@ def records_to_frame(records: Iterable[Any], parse_dates: bool = True) -> pd.Dat
     builder = ColumnBuilder()
     builder.add(records)
     return builder.frame(parse_dates)
-
-
-def _uniform_columns(records: list[Any]) -> dict[str, Any] | None:
-    """Columns of records that all share the first record's shape (the usual answer), or None.
-
-    One pass over the records with a loop written for that shape (see :func:`_rows_reader`),
-    then a C-level transpose. A record of another shape makes the loop raise, and the caller
-    falls back to :class:`ColumnBuilder`.
-    """
-    shape, rows = _uniform_rows(records)
-    names = _rows_reader(shape)[0] if shape else None
-    return dict(zip(names, zip(*rows, strict=True), strict=True)) if names else None
-
-
-def _uniform_rows(records: list[Any]) -> tuple[Shape | None, list[tuple] | None]:
-    """The first record's shape and every record read as a row of it, or (None, None)."""
-    if not records or not isinstance(records[0], dict):
-        return None, None
-    shape = shape_of(records[0], top=True)
-    try:
-        with gc_paused():
-            return shape, _rows_reader(shape)[1](records)
-    except (KeyError, TypeError, IndexError, AttributeError):
-        return None, None
-
-
-Shape = tuple[tuple[str, "Shape | None"], ...]  # (key, nested shape or None for a field)
-
-
-def shape_of(record: dict[str, Any], top: bool = False) -> Shape:
-    """The keys of a record, recursively, in json_normalize's column order."""
-    items = [
-        (key, shape_of(value) if type(value) is dict else None) for key, value in record.items()
-    ]
-    if top:  # json_normalize puts a record's plain fields before its nested objects
-        items = [i for i in items if i[1] is None] + [i for i in items if i[1] is not None]
-    return tuple(items)
-
-
-@lru_cache(maxsize=256)
-def _rows_reader(shape: Shape) -> tuple[list[str], Callable[[list], list[tuple]]]:
-    """Column names and a function that reads records of ``shape`` into one tuple each.
-
-    Written as source and compiled once per shape (as ``collections.namedtuple`` does), so each
-    record costs plain subscripts in one loop. It checks every object's key count, so a record
-    with extra, missing or differently nested keys raises instead of giving wrong columns.
-    """
-    lines = [
-        "def read_rows(records):",
-        "    rows = []",
-        "    append = rows.append",
-        "    for v0 in records:",
-        f"        if v0.__len__() != {len(shape)}: raise KeyError",
-    ]
-    names: list[str] = []
-    fields: list[str] = []
-    counter = 0
-
-    def walk(level: Shape, var: str, prefix: str) -> None:
-        nonlocal counter
-        for key, nested in level:
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if nested is None:
-                names.append(name)
-                fields.append(f"{var}[{key!r}]")
-                continue
-            counter += 1
-            child = f"v{counter}"
-            lines.append(f"        {child} = {var}[{key!r}]")
-            lines.append(f"        if {child}.__len__() != {len(nested)}: raise KeyError")
-            walk(nested, child, name)
-
-    walk(shape, "v0", "")
-    lines.append(f"        append(({', '.join(fields)}{',' if len(fields) == 1 else ''}))")
-    lines.append("    return rows")
-    namespace: dict[str, Any] = {}
-    exec(compile("\n".join(lines), "<p44_magic rows reader>", "exec"), namespace)  # noqa: S102
-    return names, namespace["read_rows"]
-
-
-def holds_objects(frame: pd.DataFrame, columns: dict[str, Any]) -> bool:
-    """True when a column holds a JSON object, which must be flattened instead.
-
-    Only object-dtype columns can: pandas already found the others to be numbers, text or dates.
-    """
-    return any(
-        dict in set(map(type, columns[name]))
-        for name, dtype in frame.dtypes.items()
-        if dtype == _OBJECT
-    )
 
 
 class PagedRows:
@@ -220,17 +182,16 @@ class PagedRows:
         self._pages: dict[int, tuple[list[Any], Shape | None, list[tuple] | None]] = {}
 
     def add(self, page: int, records: list[Any]) -> None:
-        self._pages[page] = (records, *_uniform_rows(records))
+        self._pages[page] = (records, *uniform_rows(records))
 
     def frame(self, parse_dates: bool = True) -> pd.DataFrame:
         pages = [self._pages[number] for number in sorted(self._pages)]
         shapes = {shape for records, shape, _ in pages if records}
         if len(shapes) == 1 and None not in shapes:
-            names = _rows_reader(shapes.pop())[0]
             with gc_paused():
                 rows = [row for _, _, page_rows in pages if page_rows for row in page_rows]
-                columns = dict(zip(names, zip(*rows, strict=True), strict=True))
-            if names:
+            columns = columns_of(shapes.pop(), rows)
+            if columns is not None:
                 frame = build_frame(columns, len(rows), parse_dates)
                 if not holds_objects(frame, columns):
                     return frame
@@ -288,53 +249,20 @@ class ColumnBuilder:
         """Append to a column, first padding it with NaN for the rows that lacked the field."""
         column = self.columns.get(name)
         if column is None:
-            column = self.columns[name] = [_MISSING] * row
+            column = self.columns[name] = [MISSING] * row
         elif len(column) > row:  # "a.b" given twice (plain and nested): the last one wins
             column[row] = value
             return
         elif len(column) != row:
-            column.extend([_MISSING] * (row - len(column)))
+            column.extend([MISSING] * (row - len(column)))
         column.append(value)
 
     def frame(self, parse_dates: bool = True) -> pd.DataFrame:
         """The DataFrame, with ISO 8601 columns parsed when ``parse_dates``."""
         for column in self.columns.values():
             if len(column) != self.rows:
-                column.extend([_MISSING] * (self.rows - len(column)))
+                column.extend([MISSING] * (self.rows - len(column)))
         return build_frame(self.columns, self.rows, parse_dates)
-
-
-def build_frame(columns: dict[str, list[Any]], rows: int, parse_dates: bool) -> pd.DataFrame:
-    with gc_paused():
-        data = {
-            name: _as_datetimes(values) if parse_dates else values
-            for name, values in columns.items()
-        }
-        return pd.DataFrame(data, index=pd.RangeIndex(rows))
-
-
-def _as_datetimes(values: list[Any]) -> Any:
-    """ISO 8601 strings → UTC-aware datetimes; any other column is returned unchanged."""
-    head = next((v for v in values if v is not None and v is not _MISSING), None)
-    if not isinstance(head, str) or not _ISO_8601.match(head):
-        return values
-    step = max(1, len(values) // 64)
-    for value in values[::step]:
-        if value is not None and value is not _MISSING:
-            if not isinstance(value, str) or not _ISO_8601.match(value):
-                return values
-    try:
-        return pd.to_datetime(values, utc=True, format="ISO8601")
-    except (ValueError, TypeError):
-        return values
-
-
-def _maybe_datetime(series: pd.Series, parse_dates: bool) -> pd.Series:
-    """Parse a column of ISO 8601 strings into UTC-aware datetimes; leave anything else alone."""
-    if not parse_dates or series.dtype.kind in "biufcmM":
-        return series
-    parsed = _as_datetimes(series.tolist())
-    return series if isinstance(parsed, list) else pd.Series(parsed, index=series.index)
 
 
 def _lookup(answer: Any, dotted: str, option: str) -> Any:

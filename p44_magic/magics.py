@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-import warnings
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -14,12 +13,12 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
 from . import settings
+from .answers import masked_headers
 from .auth import AUTH_STYLES, Secret
+from .client import P44Client, Wanted
 from .endpoints import endpoints_frame
-from .client import P44Client, P44Warning, masked_headers
 from .errors import P44Error, P44UsageError
-from .frames import NOTE_ATTR
-from .progress import bytes_progress, pages_progress
+from .progress import Progress, display_progress
 from .request import HttpRequest, parse_request, parse_request_line, substitute_request
 from .tracking_tables import tracking_tables
 
@@ -300,62 +299,43 @@ class P44Magics(Magics):
         if args.dry_run:
             print(_describe(client, request))
             return None
-        headers = dict(request.headers)
-        raw = args.raw or args.tables
-        call = client.all_pages if args.all_pages and raw else client.answer
-        if self.progress:
-            client.download_progress = bytes_progress(self._shows_widgets())
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", P44Warning)
-            try:
-                if raw:
-                    paging = {"max_pages": args.max_pages} if args.all_pages else {}
-                    result = call(
-                        request.method,
-                        request.target,
-                        headers=headers,
-                        content=request.body,
-                        **paging,
-                    )
-                else:
-                    result = client.frame(
-                        request.method,
-                        request.target,
-                        headers=headers,
-                        content=request.body,
-                        record_path=args.record_path,
-                        meta=args.meta,
-                        all_pages=args.all_pages,
-                        max_pages=args.max_pages,
-                        parse_dates=self.parse_dates,
-                        presets=not args.no_presets,
-                        progress=pages_progress(self._shows_widgets())
-                        if self.progress and args.all_pages
-                        else None,
-                    )
-            finally:
-                client.download_progress = None
-                self.shell.user_ns[LAST_EXCHANGE_NAME] = client.last_exchange
-                for notice in client.notices:
-                    print(notice, file=sys.stderr)
-                client.notices.clear()
-        for warning in caught:
-            print(warning.message, file=sys.stderr)
+        wanted = Wanted(
+            kind="answer" if args.raw or args.tables else "frame",
+            all_pages=args.all_pages,
+            max_pages=args.max_pages if args.all_pages else None,
+            record_path=args.record_path,
+            meta=tuple(args.meta or ()),
+            presets=not args.no_presets,
+            parse_dates=self.parse_dates,
+        )
+        progress = (
+            display_progress(self._shows_widgets(), pages=args.all_pages)
+            if self.progress
+            else Progress()
+        )
+        try:
+            result = client.call(request, wanted, progress)
+        finally:
+            self.shell.user_ns[LAST_EXCHANGE_NAME] = client.last_exchange
+        for note in result.notes:
+            print(note, file=sys.stderr)
         if args.tables:
-            return tracking_tables(result, parse_dates=self.parse_dates)
-        if args.raw:
-            return result
-        if result is None:
-            print("The answer has no content.", file=sys.stderr)
-        elif isinstance(result, str):
-            print(
-                "The answer is not JSON, so here is its text "
-                f"(full exchange in {LAST_EXCHANGE_NAME}).",
-                file=sys.stderr,
-            )
-        elif result.attrs.get(NOTE_ATTR):
-            print(result.attrs[NOTE_ATTR], file=sys.stderr)
-        return result
+            return tracking_tables(result.value, parse_dates=self.parse_dates)
+        return _shown(result.value, raw=args.raw)
+
+
+def _shown(value: Any, raw: bool) -> Any:
+    """The value, after a line about an empty or non-JSON answer."""
+    if raw:
+        return value
+    if value is None:
+        print("The answer has no content.", file=sys.stderr)
+    elif isinstance(value, str):
+        print(
+            f"The answer is not JSON, so here is its text (full exchange in {LAST_EXCHANGE_NAME}).",
+            file=sys.stderr,
+        )
+    return value
 
 
 def _describe(client: P44Client, request: HttpRequest) -> str:

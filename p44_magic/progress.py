@@ -8,9 +8,23 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 
 PagesCallback = Callable[[int, int, int], None]  # pages done, pages in all, rows so far
 BytesCallback = Callable[[int, int], None]  # bytes received, bytes in all
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where one call reports how it advances; passed with the call, never set on a client."""
+
+    pages: PagesCallback | None = None
+    download: BytesCallback | None = None
+
+
+def display_progress(notebook: bool, *, pages: bool = True) -> Progress:
+    """Bars for one call: pages (when paging) and the bytes of a large download."""
+    return Progress(pages_progress(notebook) if pages else None, bytes_progress(notebook))
 
 
 def pages_progress(notebook: bool) -> PagesCallback | None:

@@ -13,10 +13,13 @@ grammar is testable without a network::
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+
+import httpx
 
 from .errors import P44UsageError
 
@@ -34,7 +37,7 @@ class HttpRequest:
     method: str
     target: str
     headers: tuple[tuple[str, str], ...] = ()
-    body: str | None = None
+    body: str | bytes | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of a header, case-insensitively."""
@@ -66,22 +69,36 @@ def parse_request(text: str) -> HttpRequest:
         index += 1
     if index == len(lines):
         raise P44UsageError("The cell holds no request.", hint=_GRAMMAR)
-    words = lines[index].split()
-    if len(words) > 1 and words[-1].upper().startswith("HTTP/"):
-        words = words[:-1]
-    if len(words) == 1 and words[0].upper() in METHODS:
-        raise P44UsageError(f"Line {index + 1}: {words[0]} has no path.", hint=_GRAMMAR)
-    if len(words) > 2:
-        raise P44UsageError(
-            f"Line {index + 1}: expected 'METHOD PATH', got {lines[index].strip()!r}.",
-            hint="A path cannot contain spaces: write them as %20.",
-        )
-    method, target = words if len(words) == 2 else ["GET", words[0]]
-    method = _method(method, index + 1)
+    method, target = _request_line(lines[index], index + 1)
     index += 1
     while index < len(lines) and lines[index].strip()[:1] in ("?", "&"):
         target += lines[index].strip()
         index += 1
+    headers, index = _headers(lines, index)
+    body = "\n".join(lines[index + 1 :]).strip("\n") if index < len(lines) else ""
+    if body.lstrip().startswith("###"):
+        raise P44UsageError("One request per cell: '###' separators are not supported.")
+    return HttpRequest(method, _target(target), tuple(headers), body or None)
+
+
+def _request_line(line: str, number: int) -> tuple[str, str]:
+    """``METHOD PATH [HTTP/1.1]`` (the method defaults to GET)."""
+    words = line.split()
+    if len(words) > 1 and words[-1].upper().startswith("HTTP/"):
+        words = words[:-1]
+    if len(words) == 1 and words[0].upper() in METHODS:
+        raise P44UsageError(f"Line {number}: {words[0]} has no path.", hint=_GRAMMAR)
+    if len(words) > 2:
+        raise P44UsageError(
+            f"Line {number}: expected 'METHOD PATH', got {line.strip()!r}.",
+            hint="A path cannot contain spaces: write them as %20.",
+        )
+    method, target = words if len(words) == 2 else ["GET", words[0]]
+    return _method(method, number), target
+
+
+def _headers(lines: list[str], index: int) -> tuple[list[tuple[str, str]], int]:
+    """The ``Name: value`` lines from ``index`` to the blank line, and where they end."""
     headers: list[tuple[str, str]] = []
     while index < len(lines) and lines[index].strip():
         line = lines[index]
@@ -95,10 +112,7 @@ def parse_request(text: str) -> HttpRequest:
                 hint="Leave one blank line between the headers and the body.",
             )
         headers.append((match.group(1), match.group(2).strip()))
-    body = "\n".join(lines[index + 1 :]).strip("\n") if index < len(lines) else ""
-    if body.lstrip().startswith("###"):
-        raise P44UsageError("One request per cell: '###' separators are not supported.")
-    return HttpRequest(method, _target(target), tuple(headers), body or None)
+    return headers, index
 
 
 def substitute(text: str, namespace: Mapping[str, Any]) -> str:
@@ -166,3 +180,38 @@ def _is_comment(line: str) -> bool:
 def is_skippable(line: str) -> bool:
     """Blank or a comment: a line before the request line that carries nothing."""
     return not line.strip() or _is_comment(line)
+
+
+def request_of(
+    method: str,
+    path: str,
+    params: Mapping[str, Any] | None = None,
+    json_body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    content: str | bytes | None = None,
+) -> HttpRequest:
+    """The ``HttpRequest`` for the Python API's loose arguments."""
+    target = path
+    if params:
+        # QueryParams keep repeated parameters already in the path.
+        url = httpx.URL(path)
+        target = str(url.copy_with(params=url.params.merge({k: str(v) for k, v in params.items()})))
+    pairs = list((headers or {}).items())
+    if json_body is not None:
+        content = json.dumps(json_body)
+        if not any(key.lower() == "content-type" for key, _ in pairs):
+            pairs.insert(0, ("Content-Type", "application/json"))
+    return HttpRequest(method.upper(), target, tuple(pairs), content)
+
+
+def encoded_body(body: str | bytes | None) -> bytes | None:
+    """The body as sent: text as UTF-8; a character that cannot be is a usage error."""
+    if not isinstance(body, str):
+        return body
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise P44UsageError(
+            f"The request body is not valid UTF-8 text (at character {error.start}).",
+            hint="Remove or replace that character; JSON bodies are sent as UTF-8.",
+        ) from None

@@ -8,6 +8,7 @@ received so that large downloads at a healthy rate are never cut off.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -70,3 +71,24 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
+
+
+class ConnectionSlots:
+    """Requests wait here, not in httpcore's pool, when every connection is busy.
+
+    httpcore 1.0's pool can close a connection it has already handed to a queued request
+    (encode/httpcore#1110): the request then fails with "Bad file descriptor" and is sent
+    again. A request holds at most one connection at a time (the token holder gives its
+    connection back before renewing), so with one slot per connection nothing ever queues.
+    """
+
+    def __init__(self, connections: int, timeout: float) -> None:
+        self._slots = threading.BoundedSemaphore(connections)
+        self._timeout = timeout
+
+    def __enter__(self) -> None:
+        if not self._slots.acquire(timeout=self._timeout):
+            raise httpx.PoolTimeout("every connection stayed busy")
+
+    def __exit__(self, *exc: object) -> None:
+        self._slots.release()

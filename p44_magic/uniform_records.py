@@ -1,25 +1,115 @@
-"""JSON bytes → DataFrame for the common large answer: a list of records that share one shape.
+"""Records that all share one shape (the usual large answer), read into columns without the
+general flattening.
 
-The first record is parsed on its own to learn the shape; msgspec then decodes the whole array
-into slotted structs of that shape (no dict per object, so faster to build and to free), and a
-loop compiled for the shape reads them into columns. Any record of another shape makes the typed
-decode fail, and the caller falls back to the general path (:func:`p44_magic.frames.to_frame`),
-so the result is always the same as ``to_frame(json.loads(raw))``.
+A *shape* is a record's keys, recursively, in ``json_normalize``'s column order. From it, one
+walk (:func:`_nodes`) gives the dotted column names and where each value sits, and two readers
+are compiled from that walk, once per shape (as ``collections.namedtuple`` does):
+
+- :func:`uniform_rows` reads parsed dicts into one tuple per record;
+- :func:`frame_from_json` decodes JSON bytes straight into slotted msgspec structs of the shape
+  (no dict per object) and reads those.
+
+Both check every object's keys, so a record of another shape makes them give up (None), and
+the caller takes the general path: the result is always the same as ``to_frame``'s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
 import msgspec
 import pandas as pd
 
-from .frames import Shape, build_frame, holds_objects, shape_of
+from .frame_columns import build_frame, holds_objects
 from .gc_pause import gc_paused
 
+Shape = tuple[tuple[str, "Shape | None"], ...]  # (key, nested shape or None for a field)
 _SCAN_LIMIT = 1 << 20  # a first record longer than this is not worth the fast path
 _WHITESPACE = b" \t\r\n"
+_READ_ERRORS = (KeyError, TypeError, IndexError, AttributeError)
+
+
+def shape_of(record: dict[str, Any], top: bool = False) -> Shape:
+    """The keys of a record, recursively, in json_normalize's column order."""
+    items = [
+        (key, shape_of(value) if type(value) is dict else None) for key, value in record.items()
+    ]
+    if top:  # json_normalize puts a record's plain fields before its nested objects
+        items = [i for i in items if i[1] is None] + [i for i in items if i[1] is not None]
+    return tuple(items)
+
+
+def _nodes(shape: Shape, prefix: str = "", at: tuple[int, ...] = ()) -> Iterator[tuple]:
+    """Every key of a shape, depth first: (dotted name, key, index path, nested shape|None)."""
+    for index, (key, nested) in enumerate(shape):
+        name = f"{prefix}.{key}" if prefix else str(key)
+        yield name, key, (*at, index), nested
+        if nested is not None:
+            yield from _nodes(nested, name, (*at, index))
+
+
+def column_names(shape: Shape) -> list[str]:
+    return [name for name, _, _, nested in _nodes(shape) if nested is None]
+
+
+def _compile(source: list[str], name: str) -> Callable[[list], list[tuple]]:
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(source), f"<p44_magic {name}>", "exec"), namespace)  # noqa: S102
+    return namespace["read_rows"]
+
+
+def _tuple_of(fields: list[str]) -> str:
+    return f"({', '.join(fields)}{',' if len(fields) == 1 else ''})"
+
+
+@lru_cache(maxsize=256)
+def _dict_reader(shape: Shape) -> Callable[[list], list[tuple]]:
+    """Reads dicts of ``shape`` into tuples; every object's key count is checked, so a record
+    with extra, missing or differently nested keys raises instead of giving wrong columns."""
+    lines = [
+        "def read_rows(records):",
+        "    rows = []",
+        "    append = rows.append",
+        "    for v in records:",
+        f"        if v.__len__() != {len(shape)}: raise KeyError",
+    ]
+    fields = []
+    for _, key, at, nested in _nodes(shape):
+        parent = "v" + "_".join(map(str, at[:-1])) if len(at) > 1 else "v"
+        if nested is None:
+            fields.append(f"{parent}[{key!r}]")
+            continue
+        here = "v" + "_".join(map(str, at))
+        lines.append(f"        {here} = {parent}[{key!r}]")
+        lines.append(f"        if {here}.__len__() != {len(nested)}: raise KeyError")
+    lines += [f"        append({_tuple_of(fields)})", "    return rows"]
+    return _compile(lines, "rows reader")
+
+
+def uniform_rows(records: list[Any]) -> tuple[Shape | None, list[tuple] | None]:
+    """The first record's shape and every record read as a row of it, or (None, None)."""
+    if not records or not isinstance(records[0], dict):
+        return None, None
+    shape = shape_of(records[0], top=True)
+    try:
+        with gc_paused():
+            return shape, _dict_reader(shape)(records)
+    except _READ_ERRORS:
+        return None, None
+
+
+def columns_of(shape: Shape, rows: list[tuple]) -> dict[str, Any] | None:
+    """Rows of ``shape`` transposed into named columns (C-level), or None without any field."""
+    names = column_names(shape)
+    if not names:
+        return None
+    with gc_paused():
+        return dict(zip(names, zip(*rows, strict=True), strict=True))
+
+
+# -- straight from JSON bytes ---------------------------------------------------------------
 
 
 def frame_from_json(raw: bytes, parse_dates: bool = True) -> pd.DataFrame | None:
@@ -28,21 +118,51 @@ def frame_from_json(raw: bytes, parse_dates: bool = True) -> pd.DataFrame | None
     if not isinstance(first, dict) or not first:
         return None
     shape = shape_of(first, top=True)
-    decoder, names, read_rows = _reader_for(shape)
-    if not names:
+    if not column_names(shape):
         return None  # no plain field anywhere: the general path keeps the row count
+    decoder, read_rows = _struct_reader(shape)
     try:
         with gc_paused():
             records = decoder.decode(raw)
             rows = read_rows(records)
             del records
-            count = len(rows)
-            columns = dict(zip(names, zip(*rows, strict=True), strict=True))
-            del rows
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
+    columns = columns_of(shape, rows)
+    count = len(rows)
+    del rows
     frame = build_frame(columns, count, parse_dates)
     return None if holds_objects(frame, columns) else frame
+
+
+@lru_cache(maxsize=128)
+def _struct_reader(shape: Shape) -> tuple[msgspec.json.Decoder, Callable[[list], list[tuple]]]:
+    """A typed decoder for ``list[<shape>]`` and a reader of its structs into rows."""
+    counter = 0
+
+    def struct_for(level: Shape) -> type:
+        nonlocal counter
+        counter += 1
+        fields = [
+            (f"f{index}", Any if nested is None else struct_for(nested))
+            for index, (_, nested) in enumerate(level)
+        ]
+        return msgspec.defstruct(
+            f"Record{counter}",
+            fields,
+            rename={f"f{index}": key for index, (key, _) in enumerate(level)},
+            forbid_unknown_fields=True,
+            gc=False,
+        )
+
+    record_type = struct_for(shape)
+    fields = [
+        "r" + "".join(f".f{index}" for index in at)
+        for _, _, at, nested in _nodes(shape)
+        if nested is None
+    ]
+    source = ["def read_rows(records):", f"    return [{_tuple_of(fields)} for r in records]"]
+    return msgspec.json.Decoder(list[record_type]), _compile(source, "struct reader")
 
 
 def _first_record(raw: bytes) -> Any:
@@ -91,48 +211,3 @@ def _object_end(raw: bytes, start: int) -> int | None:
             if depth == 0:
                 return index + 1
     return None
-
-
-@lru_cache(maxsize=128)
-def _reader_for(shape: Shape) -> tuple[msgspec.json.Decoder, list[str], Any]:
-    """A typed decoder for ``list[<shape>]``, the column names, and a rows reader."""
-    counter = 0
-
-    def struct_for(level: Shape) -> type:
-        nonlocal counter
-        counter += 1
-        fields = [
-            (f"f{index}", Any if nested is None else struct_for(nested))
-            for index, (_, nested) in enumerate(level)
-        ]
-        return msgspec.defstruct(
-            f"Record{counter}",
-            fields,
-            rename={f"f{index}": key for index, (key, _) in enumerate(level)},
-            forbid_unknown_fields=True,
-            gc=False,
-        )
-
-    record_type = struct_for(shape)
-    names: list[str] = []
-    fields: list[str] = []
-
-    def walk(level: Shape, path: str, prefix: str) -> None:
-        for index, (key, nested) in enumerate(level):
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if nested is None:
-                names.append(name)
-                fields.append(f"{path}.f{index}")
-            else:
-                walk(nested, f"{path}.f{index}", name)
-
-    walk(shape, "r", "")
-    source = "\n".join(
-        [
-            "def read_rows(records):",
-            f"    return [({', '.join(fields)}{',' if len(fields) == 1 else ''}) for r in records]",
-        ]
-    )
-    namespace: dict[str, Any] = {}
-    exec(compile(source, "<p44_magic struct reader>", "exec"), namespace)  # noqa: S102
-    return msgspec.json.Decoder(list[record_type]), names, namespace["read_rows"]

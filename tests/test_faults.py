@@ -26,7 +26,10 @@ from p44_magic import (
     P44HTTPError,
     P44PagingError,
     P44TimeoutError,
+    P44Warning,
 )
+from p44_magic.client import Wanted
+from p44_magic.request import HttpRequest
 from tests.fault_servers import (
     TOKEN_PATH,
     Behaviour,
@@ -50,6 +53,7 @@ CLIENT_ID = "fault-client"
 SECRET = "Sup3r-s3cret-Value-77"
 BASIC = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
 ROWS = [{"n": 1}, {"n": 2}]
+THINGS = HttpRequest("GET", "/api/v4/faults/things")
 SEARCH = "/api/v4/faults/orders/search?page=1&pageSize=10"
 NOT_IN_MESSAGES = (SECRET, BASIC, "s3cr3t", "Traceback", "<html", "<body", "httpx.", "httpcore")
 
@@ -329,21 +333,23 @@ def test_5xx_on_post_is_never_resent(status):
 def test_retry_after_now_retries_at_once(status, retry_after):
     flaky = in_turn(answer(status, headers={"Retry-After": retry_after}), answer(200, ROWS))
     with FaultServer(flaky) as server, client(server.base_url, backoff=5) as p44:
-        assert p44.answer("GET", "/api/v4/faults/things") == ROWS
+        result = p44.call(THINGS, Wanted("answer"))
+        assert result.value == ROWS
         calls = server.data_calls()
     assert len(calls) == 2 and calls[1].arrived - calls[0].arrived < 0.5  # not the 5 s backoff
-    assert p44.notices == []
+    assert result.notes == []
 
 
 def test_retry_after_in_seconds_is_waited_for():
     flaky = in_turn(answer(503, headers={"Retry-After": "1"}), answer(200, ROWS))
     with FaultServer(flaky) as server, client(server.base_url, max_retry_after=5) as p44:
         started = time.monotonic()
-        assert p44.answer("GET", "/api/v4/faults/things") == ROWS
+        result = p44.call(THINGS, Wanted("answer"))
+        assert result.value == ROWS
         elapsed = time.monotonic() - started
         calls = server.data_calls()
     assert calls[1].arrived - calls[0].arrived >= 0.9 and elapsed < 3
-    assert p44.notices == []
+    assert result.notes == []
 
 
 def test_retry_after_as_an_http_date_is_waited_for():
@@ -369,11 +375,16 @@ def test_a_huge_retry_after_is_capped_and_the_user_is_told(retry_after, asked):
     flaky = in_turn(answer(503, headers={"Retry-After": retry_after}), answer(200, ROWS))
     with FaultServer(flaky) as server, client(server.base_url, max_retry_after=0.2) as p44:
         started = time.monotonic()
-        assert p44.answer("GET", "/api/v4/faults/things") == ROWS
+        result = p44.call(THINGS, Wanted("answer"))
+        assert result.value == ROWS
         assert time.monotonic() - started < 1.5
         assert len(server.data_calls()) == 2
-    assert len(p44.notices) == 1
-    assert "Retry-After" in p44.notices[0] and asked in p44.notices[0]
+    assert len(result.notes) == 1
+    assert "Retry-After" in result.notes[0] and asked in result.notes[0]
+    again = in_turn(answer(503, headers={"Retry-After": retry_after}), answer(200, ROWS))
+    with FaultServer(again) as server, client(server.base_url, max_retry_after=0.2) as p44:
+        with pytest.warns(P44Warning, match="Retry-After"):  # the Python API's way to tell
+            assert p44.answer("GET", "/api/v4/faults/things") == ROWS
 
 
 @pytest.mark.parametrize("retry_after", ["soon", "", "-5", "1.5e9999", "Mon, 99 Foo 2026"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from p44_magic import P44UsageError, to_frame
+from p44_magic import P44UsageError, P44Warning, to_frame
+from p44_magic.frames import frame_and_note
 
 EVENTS = [
     {"type": "LOAD", "dateTime": "2026-11-20T10:00:00Z", "stopId": "s1"},
@@ -42,12 +43,15 @@ def test_info_messages_are_never_the_rows():
 
 
 def test_several_lists_give_one_row_and_a_hint():
-    frame = to_frame(HISTORY)
-    assert len(frame) == 1
-    assert frame.attrs["p44_note"] == (
+    hint = (
         "The answer holds several lists: events (2), states (1), positions (1). "
         "Pick one with --path NAME."
     )
+    with pytest.warns(P44Warning) as seen:
+        frame = to_frame(HISTORY)
+    assert len(frame) == 1
+    assert [str(w.message) for w in seen] == [hint]
+    assert frame_and_note(HISTORY)[1] == hint and not frame.attrs
 
 
 def test_path_and_meta_carry_parent_fields():

@@ -6,7 +6,9 @@ import gzip
 import json
 
 from p44_magic import P44Client
-from p44_magic.progress import bytes_progress, pages_progress
+from p44_magic.client import Wanted
+from p44_magic.progress import Progress, bytes_progress, pages_progress
+from p44_magic.request import HttpRequest
 from tests.servers import TOKEN_PATH, Received, Reply, ScriptedServer, TokenIssuer
 
 BIG = [{"id": i, "note": "x" * 100} for i in range(50_000)]  # ~6 MB of JSON
@@ -21,8 +23,8 @@ def test_a_large_download_reports_bytes_and_arrives_whole():
 
     seen: list[tuple[int, int]] = []
     with ScriptedServer(handle) as server, P44Client("c", "s", base_url=server.base_url) as p44:
-        p44.download_progress = lambda received, total: seen.append((received, total))
-        frame = p44.frame("GET", "/api/v4/big")
+        progress = Progress(download=lambda received, total: seen.append((received, total)))
+        frame = p44.call(HttpRequest("GET", "/api/v4/big"), Wanted("frame"), progress).value
     assert len(frame) == 50_000
     assert seen[-1] == (len(body), len(body))
     assert len(seen) > 3 and all(a <= b for (a, _), (b, _) in zip(seen, seen[1:], strict=False))
@@ -40,8 +42,8 @@ def test_a_compressed_large_download_is_decoded():
 
     seen: list[tuple[int, int]] = []
     with ScriptedServer(handle) as server, P44Client("c", "s", base_url=server.base_url) as p44:
-        p44.download_progress = lambda received, total: seen.append((received, total))
-        answer = p44.answer("GET", "/api/v4/big")
+        progress = Progress(download=lambda received, total: seen.append((received, total)))
+        answer = p44.call(HttpRequest("GET", "/api/v4/big"), Wanted("answer"), progress).value
     assert len(answer) == 50_000 and seen
 
 

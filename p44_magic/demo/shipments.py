@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .geo import ASIA_TO_EUROPE_LANE, Point, Track, distance_km
 from .reference_data import (
     AIRLINE_PREFIXES,
     CUSTOMERS,
@@ -23,7 +24,6 @@ from .reference_data import (
     TRUCKLOAD_CARRIERS,
     Place,
 )
-from .geo import ASIA_TO_EUROPE_LANE, Point, Track, distance_km
 
 BASE = datetime(2026, 10, 1, tzinfo=UTC)
 AS_OF = datetime(2026, 11, 20, 12, tzinfo=UTC)

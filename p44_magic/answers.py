@@ -1,0 +1,149 @@
+"""What comes back from a request: the kept ``Exchange``, answer decoding, header masking, and
+the ``Result`` (value, exchange, notes for the user) that the client hands to its callers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+import msgspec
+
+from .auth import MASK
+from .gc_pause import gc_paused
+
+_JSON_START = re.compile(rb"\s*[\[{]")  # matched in place: no copy of a large body
+_JSON = msgspec.json.Decoder()  # fastest, and leanest in memory, of the JSON parsers measured
+_UNREAD = object()
+DOWNLOAD_PROGRESS_BYTES = 4_000_000  # smaller answers arrive too fast to need a bar
+
+
+@dataclass
+class Exchange:
+    """The last request and its answer, for inspection; ``Authorization`` is masked.
+
+    ``body`` is parsed from the kept raw answer when first read, so a large answer is not held
+    twice (as bytes and as Python objects) after its DataFrame is built.
+    """
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    status_code: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    elapsed: float | None = None
+    error: str | None = None
+    content: bytes = field(default=b"", repr=False)
+    _body: Any = field(default=_UNREAD, repr=False)
+
+    @property
+    def body(self) -> Any:
+        """The answer: JSON as Python objects, text when not JSON, None when empty."""
+        if self._body is _UNREAD:
+            content_type = self.response_headers.get("content-type", "")
+            self._body = decode_content(self.status_code or 0, content_type, self.content)
+        return self._body
+
+    def __repr__(self) -> str:
+        status = self.status_code if self.status_code is not None else "no answer"
+        return f"<Exchange {self.method} {self.url} → {status}>"
+
+
+@dataclass
+class Result:
+    """One request's outcome: the value for the user, the exchange, and every note to show."""
+
+    value: Any
+    exchange: Exchange | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a call returns: the response, the parsed answer, or a DataFrame (and how)."""
+
+    kind: Literal["response", "answer", "frame"] = "frame"
+    all_pages: bool = False
+    max_pages: int | None = None
+    record_path: str | None = None
+    meta: tuple[str, ...] = ()
+    presets: bool = True
+    parse_dates: bool = True
+
+
+def record_answer(exchange: Exchange, response: httpx.Response, elapsed: float) -> None:
+    """Keep the answer in the exchange (the request headers as finally sent, masked)."""
+    exchange.elapsed = elapsed
+    exchange.status_code = response.status_code
+    exchange.response_headers = dict(response.headers)
+    exchange.request_headers = masked_headers(response.request.headers)
+    exchange.content = response.content
+
+
+def read_answer(
+    response: httpx.Response, report: Callable[[int, int], None] | None
+) -> httpx.Response:
+    """Read the whole answer, reporting bytes received for a large one."""
+    total = int(response.headers.get("Content-Length") or 0)
+    if report is None or total < DOWNLOAD_PROGRESS_BYTES:
+        response.read()
+        return response
+    chunks = []
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        report(response.num_bytes_downloaded, total)
+    headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=b"".join(chunks),
+        request=response.request,
+        extensions=response.extensions,
+    )
+
+
+def decode_body(response: httpx.Response) -> Any:
+    """JSON as Python objects; None for an empty answer; text when the answer is not JSON."""
+    return decode_content(
+        response.status_code, response.headers.get("Content-Type", ""), response.content
+    )
+
+
+def decode_content(status_code: int, content_type: str, raw: bytes) -> Any:
+    """:func:`decode_body` for an answer already taken apart."""
+    if status_code == 204 or not raw or raw.isspace():
+        return None
+    if "json" in content_type or _JSON_START.match(raw) is not None:
+        try:
+            with gc_paused():
+                return _JSON.decode(raw)
+        except msgspec.DecodeError:
+            pass
+    return raw.decode("utf-8", "replace")
+
+
+def info_notes(body: Any) -> list[str]:
+    """project44's ``infoMessages`` on a successful answer, one line each."""
+    if not isinstance(body, dict):
+        return []
+    return [
+        f"project44 {item.get('severity', 'INFO')}: {item['message']}"
+        for item in body.get("infoMessages") or []
+        if isinstance(item, dict) and item.get("message")
+    ]
+
+
+def masked_headers(
+    headers: httpx.Headers | Mapping[str, str] | Iterable[tuple[str, str]],
+) -> dict[str, str]:
+    """Headers with the credentials in Authorization / Proxy-Authorization masked."""
+    out = {}
+    for key, value in headers.items() if hasattr(headers, "items") else headers:
+        if key.lower() in ("authorization", "proxy-authorization"):
+            scheme = value.split(" ", 1)[0]
+            value = f"{scheme} {MASK}"
+        out[key] = value
+    return out

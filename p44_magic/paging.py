@@ -1,0 +1,157 @@
+"""``--all-pages``: fetch every page of a ``{paginationInfo, results}`` search and join the rows.
+
+Given a function that fetches one page, so the rules are testable with fake pages and no socket.
+The first page gives ``paginationInfo.total``; the rest are fetched concurrently by workers that
+only fetch, while the calling thread reads each page in page order. Any failed page, a total that
+changes, or a row count that does not match fails the whole call: never partial data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from .errors import P44Error, P44PagingError, P44UsageError
+from .progress import PagesCallback
+
+DEFAULT_PAGE_SIZE = 100  # when a catalogued search is paged without a page size
+Fetched = TypeVar("Fetched")
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """Where the pages are: the URL without its query, the query, the first page, the size key."""
+
+    base: httpx.URL
+    query: httpx.QueryParams
+    first_page: int
+    size_key: str
+
+    @classmethod
+    def of(
+        cls, url: httpx.URL, params: Mapping[str, Any] | None, default_size_key: str | None
+    ) -> PagePlan:
+        """Read the plan from a request URL; ``default_size_key`` adds a page size when none."""
+        # QueryParams keep repeated parameters (status=A&status=B); only page is replaced.
+        query = url.params.merge({k: str(v) for k, v in (params or {}).items()})
+        try:
+            first_page = int(query.get("page", 1))
+        except ValueError:
+            raise P44UsageError(
+                f"--all-pages: page={query.get('page')!r} is not a whole number."
+            ) from None
+        if default_size_key and "pageSize" not in query and "size" not in query:
+            query = query.set(default_size_key, str(DEFAULT_PAGE_SIZE))
+        size_key = "size" if "size" in query and "pageSize" not in query else "pageSize"
+        return cls(url.copy_with(query=None), query, first_page, size_key)
+
+    def query_for(self, page: int) -> httpx.QueryParams:
+        return self.query.set("page", str(page))
+
+    def page_size(self, info: dict[str, Any], first_rows: int) -> int:
+        size = _int_or_none(self.query.get(self.size_key)) or _int_or_none(info.get(self.size_key))
+        return size or _int_or_none(info.get("size")) or first_rows or 1
+
+
+@dataclass
+class PageReader(Generic[Fetched]):
+    """Reads fetched pages in page order and keeps the count of rows; the call's state."""
+
+    decode: Callable[[Fetched], Any]
+    on_page: Callable[[int, list[Any]], None] | None = None
+    results: dict[int, list[Any]] = field(default_factory=dict)
+    rows: int = 0
+
+    def read(self, page: int, fetched: Fetched) -> dict[str, Any]:
+        body = self.decode(fetched)
+        if not (isinstance(body, dict) and isinstance(body.get("results"), list)):
+            raise P44PagingError(
+                f"--all-pages: page {page} is not a {{paginationInfo, results}} answer.",
+                hint="Use --all-pages only on search endpoints that page.",
+            )
+        if self.on_page is not None:
+            self.on_page(page, body["results"])
+        self.results[page] = body["results"]
+        self.rows += len(body["results"])
+        return body
+
+
+def all_pages(
+    plan: PagePlan,
+    fetch: Callable[[int], Fetched],
+    reader: PageReader[Fetched],
+    *,
+    max_pages: int | None = None,
+    max_concurrency: int = 8,
+    progress: PagesCallback | None = None,
+) -> dict[str, Any]:
+    """Every page joined in page order: ``{paginationInfo: {…, pagesFetched}, results}``."""
+    first_page = plan.first_page
+    first = reader.read(first_page, fetch(first_page))
+    info = first.get("paginationInfo") or {}
+    total = _int_or_none(info.get("total") if isinstance(info, dict) else None)
+    if total is None:
+        raise P44PagingError(
+            "--all-pages: the answer has no paginationInfo.total, so the page count is unknown."
+        )
+    size = plan.page_size(info, len(first["results"]))
+    last_page = max(first_page, math.ceil(total / size))
+    if max_pages is not None:
+        last_page = min(last_page, first_page + max(max_pages, 1) - 1)
+    pages = range(first_page + 1, last_page + 1)
+    if progress:
+        progress(1, len(pages) + 1, reader.rows)
+    with ThreadPoolExecutor(max_workers=max_concurrency) as pool:
+        futures = {page: pool.submit(fetch, page) for page in pages}
+        try:
+            for page, future in futures.items():
+                _read_page(reader, page, future, total, last_page)
+                if progress:
+                    progress(len(reader.results), len(pages) + 1, reader.rows)
+        except BaseException:
+            for other in futures.values():
+                other.cancel()
+            raise
+    joined = [row for page in sorted(reader.results) for row in reader.results[page]]
+    expected = total - (first_page - 1) * size
+    if last_page >= math.ceil(total / size) and len(joined) != expected:
+        raise P44PagingError(
+            f"--all-pages: got {len(joined)} rows, but paginationInfo.total promised {expected}.",
+            hint="The data changed while paging, or the server pages differently: run again.",
+        )
+    return {"paginationInfo": {**info, "pagesFetched": len(reader.results)}, "results": joined}
+
+
+def _read_page(
+    reader: PageReader[Fetched], page: int, future: Future, total: int, last_page: int
+) -> None:
+    """Wait for one page and read it; a failure names the page and fails the call."""
+    try:
+        body = reader.read(page, future.result())
+    except P44PagingError:
+        raise
+    except P44Error as error:
+        raise P44PagingError(
+            f"--all-pages: page {page} of {last_page} failed, so no rows are returned.\n"
+            f"{error.message}",
+            hint=error.hint,
+        ) from None
+    info = body.get("paginationInfo")
+    page_total = _int_or_none(info.get("total") if isinstance(info, dict) else None)
+    if page_total is not None and page_total != total:
+        raise P44PagingError(
+            f"--all-pages: paginationInfo.total changed from {total} to {page_total} while "
+            f"paging (page {page}); the data moved, so run the cell again."
+        )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,60 @@
+"""Where requests may go: the configured origin, and the redirect rules, written by hand.
+
+httpx could follow redirects itself, but it would follow a token-endpoint redirect with the
+secret in the body, and it keeps less control over what crosses hosts. Here: at most
+``MAX_REDIRECTS`` hops; 303 (and 301/302 after a POST) become a GET without a body; the
+``Authorization`` header is never copied, and a hop off the configured origin is sent without
+the token holder at all.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from .errors import P44ConnectionError, P44UsageError
+
+MAX_REDIRECTS = 5
+_NOT_COPIED = frozenset({"authorization", "host", "content-length"})
+
+
+def same_origin(url: httpx.URL, origin: httpx.URL) -> bool:
+    return (url.scheme, url.host, url.port) == (origin.scheme, origin.host, origin.port)
+
+
+def url_on_origin(target: str, base_url: str, origin: httpx.URL) -> httpx.URL:
+    """An absolute URL for a path or URL on the configured origin; other hosts are refused."""
+    if target.startswith(("http://", "https://")):
+        url = httpx.URL(target)
+        if not same_origin(url, origin):
+            raise P44UsageError(
+                f"Refusing {url.scheme}://{url.host}: requests go only to {base_url}.",
+                hint="Use a path such as /api/v4/... (the token is sent only to your host).",
+            )
+        return url
+    if not target.startswith("/"):
+        target = "/" + target
+    return httpx.URL(base_url + target)
+
+
+def next_hop(request: httpx.Request, response: httpx.Response) -> httpx.Request:
+    """The request to send for a redirect answer."""
+    target = request.url.join(response.headers["Location"])
+    method, content = request.method, request.content
+    if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+        method, content = "GET", None
+    headers = [
+        (key, value)
+        for key, value in request.headers.multi_items()
+        if key.lower() not in _NOT_COPIED
+        and not (content is None and key.lower() == "content-type")
+    ]
+    return httpx.Request(
+        method, target, headers=headers, content=content, extensions=request.extensions
+    )
+
+
+def too_many(request: httpx.Request) -> P44ConnectionError:
+    return P44ConnectionError(
+        f"Too many redirects (more than {MAX_REDIRECTS}) for {request.method} {request.url}.",
+        hint="The server is redirecting in a loop; check the base URL.",
+    )

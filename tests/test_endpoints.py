@@ -10,11 +10,9 @@ from p44_magic.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 
 @pytest.fixture
-def p44(shell, demo):
-    shell.user_ns["pw"] = DEMO_CLIENT_SECRET
-    assert shell.run_cell(
-        f"%p44_login --base-url {demo.base_url} --client-id {DEMO_CLIENT_ID} --client-secret $pw"
-    ).success
+def p44(logged_in):
+    """Logged in to the demo, with a few orders and one shipment id (``sid``) at hand."""
+    shell = logged_in
     shell.run_cell("%%p44 orders\nPOST /api/v4/inventory/orders/search?page=1&pageSize=5\n\n{}")
     shell.user_ns["sid"] = shell.user_ns["orders"]["shipmentIds"][0][0]
     return shell

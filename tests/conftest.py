@@ -1,4 +1,5 @@
-"""Fixtures: an isolated IPython shell, the demo API, and a loopback-only network guard."""
+"""Fixtures: an isolated IPython shell (its %config put back after each test), the demo API, a
+shell logged in to it, and a loopback-only network guard."""
 
 from __future__ import annotations
 
@@ -50,11 +51,21 @@ def ipython_shell():
 
 @pytest.fixture
 def shell(ipython_shell):
-    """The shared shell with a fresh namespace and nobody logged in."""
+    """The shared shell with a fresh namespace and nobody logged in.
+
+    Every ``%config P44Magics...`` value a test sets is put back afterwards, so tests just run
+    ``%config`` in their body.
+    """
+    from traitlets.config import Config
+
+    magics = ipython_shell.magics_manager.registry["P44Magics"]
+    saved = {name: getattr(magics, name) for name in magics.trait_names(config=True)}
     ipython_shell.run_line_magic("p44_logout", "")
     ipython_shell.reset()
     yield ipython_shell
     ipython_shell.run_line_magic("p44_logout", "")
+    magics.update_config(Config({type(magics).__name__: saved}))  # what %config does
+    assert {name: getattr(magics, name) for name in saved} == saved
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +76,11 @@ def demo():
         yield server
 
 
-def run(shell, source: str):
-    """Run a cell like a user would; return IPython's ExecutionResult."""
-    return shell.run_cell(source, store_history=True)
+@pytest.fixture
+def logged_in(shell, demo):
+    """The shell logged in to the demo API with the demo credentials."""
+    from p44_magic.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from tests.servers import log_in
+
+    assert log_in(shell, demo.base_url, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET).success
+    return shell

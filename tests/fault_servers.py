@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-TOKEN_PATH = "/api/v4/oauth2/token"
+from tests.servers import TOKEN_PATH  # the one token path of every test server
+
 _REASONS = {
     200: "OK",
     204: "No Content",

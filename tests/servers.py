@@ -1,21 +1,26 @@
-"""Small HTTP servers on 127.0.0.1 that the tests script answer by answer."""
+"""Small HTTP servers on 127.0.0.1 that the tests script answer by answer, and the helpers
+every test uses with a loopback server: ``with_tokens`` (a token endpoint and data answers that
+check the bearer token), ``client_for`` (the tests' P44Client) and ``log_in`` (``%p44_login``)."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from p44_magic import P44Client
 
 
 @dataclass
 class Received:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased; a repeated header keeps its last value
     body: bytes
+    header_lines: list[tuple[str, str]] = field(default_factory=list)  # as sent, in order
 
 
 @dataclass
@@ -53,7 +58,11 @@ class ScriptedServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 got = Received(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    list(self.headers.items()),
                 )
                 server.received.append(got)
                 reply = server.handler(got)
@@ -97,6 +106,12 @@ class ScriptedServer:
     def paths(self) -> list[str]:
         return [r.path for r in self.received]
 
+    def token_calls(self) -> list[Received]:
+        return [r for r in self.received if r.path == TOKEN_PATH]
+
+    def data_calls(self) -> list[Received]:
+        return [r for r in self.received if r.path != TOKEN_PATH]
+
 
 TOKEN_PATH = "/api/v4/oauth2/token"
 
@@ -117,3 +132,63 @@ class TokenIssuer:
     @property
     def current(self) -> str:
         return f"tok-{self.fetches}-s3cr3t"
+
+
+UNAUTHORIZED = {"httpStatusCode": 401, "errorMessage": "Unauthorized"}
+
+
+def with_tokens(
+    data: Handler | Reply | None = None,
+    issuer: TokenIssuer | None = None,
+    *,
+    reject: Collection[str] = (),
+    always_401: bool = False,
+    delay_401: float = 0.0,
+) -> Handler:
+    """A handler: tokens from ``issuer`` at the oauth2 path; every other request must carry the
+    issuer's current token (and not one in ``reject``), else a 401 (after ``delay_401`` s).
+
+    Accepted requests get ``data``: a handler, one fixed Reply, or ``[{"ok": true}]`` when None.
+    """
+    issuer = issuer or TokenIssuer()
+
+    def handle(got: Received) -> Reply:
+        if got.path == TOKEN_PATH:
+            return issuer.issue()
+        token = got.headers.get("authorization", "").removeprefix("Bearer ")
+        if always_401 or token in reject or token != issuer.current:
+            return Reply(401, UNAUTHORIZED, delay=delay_401)
+        if data is None:
+            return Reply(200, [{"ok": True}])
+        return data if isinstance(data, Reply) else data(got)
+
+    return handle
+
+
+# -- the client and the login of the tests -----------------------------------------------------
+
+CLIENT_ID = "test-client"
+SECRET = "Sup3r-s3cret-Value-77"
+SECRET_VARIABLE = "p44_secret"  # the user variable %p44_login --client-secret reads
+
+
+def client_for(server: Any, **options: Any) -> P44Client:
+    """A P44Client with CLIENT_ID and SECRET for ``server`` (anything with a ``base_url``, or a
+    URL): a short timeout and a few quick retries unless ``options`` say otherwise."""
+    base_url = server if isinstance(server, str) else server.base_url
+    settings = {"timeout": 2.0, "retries": 2, "backoff": 0.01, "max_retry_after": 0.5}
+    return P44Client(CLIENT_ID, SECRET, base_url=base_url, **{**settings, **options})
+
+
+def login_cell(base_url: str, client_id: str = CLIENT_ID) -> str:
+    """The ``%p44_login`` cell for ``base_url``; the secret is read from $p44_secret."""
+    return (
+        f"%p44_login --base-url {base_url} --client-id {client_id} "
+        f"--client-secret ${SECRET_VARIABLE}"
+    )
+
+
+def log_in(shell: Any, base_url: str, client_id: str = CLIENT_ID, secret: str = SECRET) -> Any:
+    """Run ``%p44_login`` in ``shell`` as a user would; return IPython's ExecutionResult."""
+    shell.user_ns[SECRET_VARIABLE] = secret
+    return shell.run_cell(login_cell(base_url, client_id))

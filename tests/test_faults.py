@@ -20,12 +20,12 @@ import pytest
 
 from p44_magic import (
     P44AuthError,
-    P44Client,
     P44ConnectionError,
     P44Error,
     P44HTTPError,
     P44PagingError,
     P44TimeoutError,
+    P44UsageError,
     P44Warning,
 )
 from p44_magic.client import Wanted
@@ -48,20 +48,13 @@ from tests.fault_servers import (
     reset_mid_body,
     short_body,
 )
+from tests.servers import CLIENT_ID, SECRET, SECRET_VARIABLE, client_for, log_in, login_cell
 
-CLIENT_ID = "fault-client"
-SECRET = "Sup3r-s3cret-Value-77"
 BASIC = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
 ROWS = [{"n": 1}, {"n": 2}]
 THINGS = HttpRequest("GET", "/api/v4/faults/things")
 SEARCH = "/api/v4/faults/orders/search?page=1&pageSize=10"
 NOT_IN_MESSAGES = (SECRET, BASIC, "s3cr3t", "Traceback", "<html", "<body", "httpx.", "httpcore")
-
-
-def client(base_url: str, **options) -> P44Client:
-    settings = {"timeout": 2.0, "retries": 2, "backoff": 0.01, "max_retry_after": 0.5}
-    settings.update(options)
-    return P44Client(CLIENT_ID, SECRET, base_url=base_url, **settings)
 
 
 def assert_clear(error: BaseException, *words: str) -> str:
@@ -116,7 +109,7 @@ broken = pytest.mark.parametrize(
 
 def test_connection_refused_is_one_clear_error_at_once():
     port = free_port()
-    with client(f"http://127.0.0.1:{port}") as p44:
+    with client_for(f"http://127.0.0.1:{port}") as p44:
         for call in (p44.login, lambda: p44.request("GET", "/api/v4/faults/things")):
             started = time.monotonic()
             with pytest.raises(P44ConnectionError) as caught:
@@ -127,7 +120,7 @@ def test_connection_refused_is_one_clear_error_at_once():
 
 @broken
 def test_get_on_a_broken_connection_is_retried_then_a_connection_error(fault):
-    with FaultServer(fault) as server, client(server.base_url, retries=2) as p44:
+    with FaultServer(fault) as server, client_for(server, retries=2) as p44:
         with pytest.raises(P44ConnectionError) as caught:
             p44.frame("GET", "/api/v4/faults/things")
         assert_clear(caught.value, "GET", "/api/v4/faults/things")
@@ -138,7 +131,7 @@ def test_get_on_a_broken_connection_is_retried_then_a_connection_error(fault):
 @broken
 def test_get_on_a_connection_that_breaks_once_gets_the_whole_answer(fault):
     rows = [{"n": i} for i in range(50)]
-    with FaultServer(in_turn(fault, answer(200, rows))) as server, client(server.base_url) as p44:
+    with FaultServer(in_turn(fault, answer(200, rows))) as server, client_for(server) as p44:
         frame = p44.frame("GET", "/api/v4/faults/things")
         assert frame["n"].tolist() == list(range(50))
         assert len(server.data_calls()) == 2
@@ -146,7 +139,7 @@ def test_get_on_a_connection_that_breaks_once_gets_the_whole_answer(fault):
 
 @broken
 def test_post_on_a_broken_connection_is_never_resent(fault):
-    with FaultServer(fault) as server, client(server.base_url, retries=3) as p44:
+    with FaultServer(fault) as server, client_for(server, retries=3) as p44:
         with pytest.raises(P44ConnectionError) as caught:
             p44.request("POST", "/api/v4/faults/create", json={"ref": "A-1"})
         assert_clear(caught.value, "POST", "not resent")
@@ -156,7 +149,7 @@ def test_post_on_a_broken_connection_is_never_resent(fault):
 
 def test_a_token_endpoint_that_drops_the_connection_is_retried_then_a_connection_error():
     with FaultServer(answer(200, ROWS), token=reset_in_status_line) as server:
-        with client(server.base_url, retries=2) as p44, pytest.raises(P44ConnectionError) as caught:
+        with client_for(server, retries=2) as p44, pytest.raises(P44ConnectionError) as caught:
             p44.login()
         assert_clear(caught.value)
         assert len(server.token_calls()) == 3 and not server.data_calls()
@@ -198,7 +191,7 @@ BOUND = TIMEOUT * (RETRIES + 1) + 1.0
 def test_a_server_that_never_answers_is_a_timeout_within_the_bound():
     p44 = None
     with FaultServer(never_answer) as server:
-        p44 = client(server.base_url, timeout=TIMEOUT)
+        p44 = client_for(server, timeout=TIMEOUT)
         p44.login()
         _, error, elapsed = within(BOUND, lambda: p44.request("GET", "/api/v4/faults/things"))
     p44.close()
@@ -208,7 +201,7 @@ def test_a_server_that_never_answers_is_a_timeout_within_the_bound():
 
 def test_login_to_a_token_endpoint_that_never_answers_is_a_timeout_within_the_bound():
     with FaultServer(answer(200, ROWS), token=never_answer) as server:
-        p44 = client(server.base_url, timeout=TIMEOUT, retries=RETRIES)
+        p44 = client_for(server, timeout=TIMEOUT, retries=RETRIES)
         _, error, elapsed = within(BOUND, p44.login)
     p44.close()
     assert isinstance(error, P44TimeoutError) and elapsed < BOUND
@@ -217,7 +210,7 @@ def test_login_to_a_token_endpoint_that_never_answers_is_a_timeout_within_the_bo
 
 def test_a_first_request_whose_token_endpoint_never_answers_is_a_timeout_within_the_bound():
     with FaultServer(answer(200, ROWS), token=never_answer) as server:
-        p44 = client(server.base_url, timeout=TIMEOUT, retries=RETRIES)
+        p44 = client_for(server, timeout=TIMEOUT, retries=RETRIES)
         _, error, elapsed = within(BOUND, lambda: p44.frame("GET", "/api/v4/faults/things"))
         assert not server.data_calls()
     p44.close()
@@ -230,7 +223,7 @@ def test_a_token_renewal_that_never_answers_is_a_timeout_within_the_bound():
         conn.reply(200, ROWS) if conn.call == 1 else conn.reply(401)
 
     with FaultServer(data, token=in_turn(issue_token, never_answer)) as server:
-        p44 = client(server.base_url, timeout=TIMEOUT, retries=RETRIES)
+        p44 = client_for(server, timeout=TIMEOUT, retries=RETRIES)
         assert p44.answer("GET", "/api/v4/faults/things") == ROWS
         _, error, elapsed = within(BOUND, lambda: p44.answer("GET", "/api/v4/faults/things"))
     p44.close()
@@ -241,7 +234,7 @@ def test_a_token_renewal_that_never_answers_is_a_timeout_within_the_bound():
 @pytest.mark.parametrize("call", ["login", "request"])
 def test_a_host_that_never_accepts_is_a_connect_timeout_within_the_bound(call):
     with FullBacklog() as silent:
-        p44 = client(silent.base_url, timeout=TIMEOUT)
+        p44 = client_for(silent, timeout=TIMEOUT)
         if call == "login":
             _, error, elapsed = within(BOUND, p44.login)
         else:
@@ -255,7 +248,7 @@ def test_a_redirect_to_a_silent_server_is_a_timeout_within_the_bound():
     with FaultServer(never_answer) as silent:
         moved = answer(307, headers={"Location": silent.url("/elsewhere", host="localhost")})
         with FaultServer(moved) as server:
-            p44 = client(server.base_url, timeout=TIMEOUT)
+            p44 = client_for(server, timeout=TIMEOUT)
             _, error, elapsed = within(BOUND, lambda: p44.request("GET", "/api/v4/faults/things"))
     p44.close()
     assert isinstance(error, P44TimeoutError) and elapsed < BOUND
@@ -266,7 +259,7 @@ def test_a_redirect_to_a_silent_server_is_a_timeout_within_the_bound():
 def test_an_answer_that_trickles_forever_is_cut_off_within_the_bound(fault):
     """Each byte arrives well within the read timeout, but the answer never ends."""
     with FaultServer(fault) as server:
-        p44 = client(server.base_url, timeout=TIMEOUT, retries=0)
+        p44 = client_for(server, timeout=TIMEOUT, retries=0)
         p44.login()
         _, error, elapsed = within(2.5, lambda: p44.request("GET", "/api/v4/faults/things"))
     p44.close()
@@ -279,7 +272,7 @@ def test_an_answer_that_trickles_forever_is_cut_off_within_the_bound(fault):
 )
 def test_a_token_answer_that_trickles_forever_is_cut_off_within_the_bound(fault, call):
     with FaultServer(answer(200, ROWS), token=fault) as server:
-        p44 = client(server.base_url, timeout=TIMEOUT, retries=0)
+        p44 = client_for(server, timeout=TIMEOUT, retries=0)
         if call == "login":
             _, error, elapsed = within(2.5, p44.login)
         else:
@@ -297,7 +290,7 @@ SERVER_ERRORS = [500, 502, 503, 504, 520]
 @pytest.mark.parametrize("status", SERVER_ERRORS)
 def test_5xx_on_get_is_retried_until_success(status):
     flaky = in_turn(answer(status, {"errorMessage": "busy"}), answer(status), answer(200, ROWS))
-    with FaultServer(flaky) as server, client(server.base_url, retries=2) as p44:
+    with FaultServer(flaky) as server, client_for(server, retries=2) as p44:
         assert p44.answer("GET", "/api/v4/faults/things") == ROWS
         assert len(server.data_calls()) == 3
 
@@ -305,7 +298,7 @@ def test_5xx_on_get_is_retried_until_success(status):
 @pytest.mark.parametrize("status", SERVER_ERRORS)
 def test_5xx_on_get_that_persists_is_one_http_error_after_bounded_retries(status):
     failing = answer(status, {"errorMessage": "upstream failed", "supportReferenceId": "ref-9"})
-    with FaultServer(failing) as server, client(server.base_url, retries=2) as p44:
+    with FaultServer(failing) as server, client_for(server, retries=2) as p44:
         with pytest.raises(P44HTTPError) as caught:
             p44.request("GET", "/api/v4/faults/things")
         assert len(server.data_calls()) == 3
@@ -317,7 +310,7 @@ def test_5xx_on_get_that_persists_is_one_http_error_after_bounded_retries(status
 @pytest.mark.parametrize("status", SERVER_ERRORS)
 def test_5xx_on_post_is_never_resent(status):
     with FaultServer(answer(status, {"errorMessage": "boom"})) as server:
-        with client(server.base_url, retries=3) as p44, pytest.raises(P44HTTPError) as caught:
+        with client_for(server, retries=3) as p44, pytest.raises(P44HTTPError) as caught:
             p44.request("POST", "/api/v4/faults/create", json={"ref": "A-1"})
         assert len(server.data_calls()) == 1
     assert caught.value.status_code == status and caught.value.attempts == 1
@@ -332,7 +325,7 @@ def test_5xx_on_post_is_never_resent(status):
 )
 def test_retry_after_now_retries_at_once(status, retry_after):
     flaky = in_turn(answer(status, headers={"Retry-After": retry_after}), answer(200, ROWS))
-    with FaultServer(flaky) as server, client(server.base_url, backoff=5) as p44:
+    with FaultServer(flaky) as server, client_for(server, backoff=5) as p44:
         result = p44.call(THINGS, Wanted("answer"))
         assert result.value == ROWS
         calls = server.data_calls()
@@ -342,7 +335,7 @@ def test_retry_after_now_retries_at_once(status, retry_after):
 
 def test_retry_after_in_seconds_is_waited_for():
     flaky = in_turn(answer(503, headers={"Retry-After": "1"}), answer(200, ROWS))
-    with FaultServer(flaky) as server, client(server.base_url, max_retry_after=5) as p44:
+    with FaultServer(flaky) as server, client_for(server, max_retry_after=5) as p44:
         started = time.monotonic()
         result = p44.call(THINGS, Wanted("answer"))
         assert result.value == ROWS
@@ -355,7 +348,7 @@ def test_retry_after_in_seconds_is_waited_for():
 def test_retry_after_as_an_http_date_is_waited_for():
     soon = email.utils.formatdate(time.time() + 2, usegmt=True)  # 1 to 2 s from now
     flaky = in_turn(answer(503, headers={"Retry-After": soon}), answer(200, ROWS))
-    with FaultServer(flaky) as server, client(server.base_url, max_retry_after=5) as p44:
+    with FaultServer(flaky) as server, client_for(server, max_retry_after=5) as p44:
         started = time.monotonic()
         assert p44.answer("GET", "/api/v4/faults/things") == ROWS
         elapsed = time.monotonic() - started
@@ -366,14 +359,14 @@ def test_retry_after_as_an_http_date_is_waited_for():
 @pytest.mark.parametrize(
     "retry_after, asked",
     [
-        ("86400", "86400 s"),
+        ("86400", "asked to wait 86400 s"),
         (email.utils.formatdate(time.time() + 7 * 86400, usegmt=True), "wait 6"),  # ~604 800 s
     ],
     ids=["seconds", "http-date"],
 )
 def test_a_huge_retry_after_is_capped_and_the_user_is_told(retry_after, asked):
     flaky = in_turn(answer(503, headers={"Retry-After": retry_after}), answer(200, ROWS))
-    with FaultServer(flaky) as server, client(server.base_url, max_retry_after=0.2) as p44:
+    with FaultServer(flaky) as server, client_for(server, max_retry_after=0.2) as p44:
         started = time.monotonic()
         result = p44.call(THINGS, Wanted("answer"))
         assert result.value == ROWS
@@ -382,7 +375,7 @@ def test_a_huge_retry_after_is_capped_and_the_user_is_told(retry_after, asked):
     assert len(result.notes) == 1
     assert "Retry-After" in result.notes[0] and asked in result.notes[0]
     again = in_turn(answer(503, headers={"Retry-After": retry_after}), answer(200, ROWS))
-    with FaultServer(again) as server, client(server.base_url, max_retry_after=0.2) as p44:
+    with FaultServer(again) as server, client_for(server, max_retry_after=0.2) as p44:
         with pytest.warns(P44Warning, match="Retry-After"):  # the Python API's way to tell
             assert p44.answer("GET", "/api/v4/faults/things") == ROWS
 
@@ -390,7 +383,7 @@ def test_a_huge_retry_after_is_capped_and_the_user_is_told(retry_after, asked):
 @pytest.mark.parametrize("retry_after", ["soon", "", "-5", "1.5e9999", "Mon, 99 Foo 2026"])
 def test_a_retry_after_that_makes_no_sense_falls_back_to_backoff(retry_after):
     flaky = in_turn(answer(503, headers={"Retry-After": retry_after}), answer(200, ROWS))
-    with FaultServer(flaky) as server, client(server.base_url) as p44:
+    with FaultServer(flaky) as server, client_for(server) as p44:
         started = time.monotonic()
         assert p44.answer("GET", "/api/v4/faults/things") == ROWS
         assert time.monotonic() - started < 1.5
@@ -401,7 +394,7 @@ def test_a_retry_after_that_makes_no_sense_falls_back_to_backoff(retry_after):
 def test_a_burst_of_429_then_200_succeeds_for_any_method(method):
     burst = [answer(429, {"errorMessage": "slow down"}, {"Retry-After": "0"})] * 3
     with FaultServer(in_turn(*burst, answer(200, ROWS))) as server:
-        with client(server.base_url, retries=3) as p44:
+        with client_for(server, retries=3) as p44:
             assert p44.answer(method, "/api/v4/faults/create") == ROWS
         assert len(server.data_calls()) == 4
         assert {r.body for r in server.data_calls()} == {b""}
@@ -410,7 +403,7 @@ def test_a_burst_of_429_then_200_succeeds_for_any_method(method):
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_nothing_but_429_is_an_http_error_after_retries_plus_one_attempts(method):
     with FaultServer(answer(429, {"errorMessage": "slow down"})) as server:
-        with client(server.base_url, retries=2) as p44, pytest.raises(P44HTTPError) as caught:
+        with client_for(server, retries=2) as p44, pytest.raises(P44HTTPError) as caught:
             p44.request(method, "/api/v4/faults/create")
         assert len(server.data_calls()) == 3
     assert caught.value.status_code == 429 and caught.value.attempts == 3
@@ -423,7 +416,7 @@ def test_nothing_but_429_is_an_http_error_after_retries_plus_one_attempts(method
 def test_truncated_json_is_never_a_partial_frame():
     raw = '[{"n": 1}, {"n": 2}, {"n'
     with FaultServer(answer(200, raw, content_type="application/json")) as server:
-        with client(server.base_url) as p44:
+        with client_for(server) as p44:
             frame = p44.frame("GET", "/api/v4/faults/things")
             assert not isinstance(frame, pd.DataFrame)
             assert frame == raw  # the whole text, shown as text, never two rows as if complete
@@ -433,14 +426,14 @@ def test_truncated_json_is_never_a_partial_frame():
 @pytest.mark.parametrize("raw", ['{"a": 1,}', "[1, 2", '{"a": tru}', "{{}}", "[\x00]"])
 def test_malformed_json_with_a_json_content_type_is_returned_as_its_text(raw):
     with FaultServer(answer(200, raw, content_type="application/json")) as server:
-        with client(server.base_url) as p44:
+        with client_for(server) as p44:
             assert p44.frame("GET", "/api/v4/faults/things") == raw
             assert p44.last_exchange.body == raw
 
 
 def test_json_labelled_text_plain_is_still_json():
     with FaultServer(answer(200, '[{"n": 1}, {"n": 2}]', content_type="text/plain")) as server:
-        with client(server.base_url) as p44:
+        with client_for(server) as p44:
             frame = p44.frame("GET", "/api/v4/faults/things")
             assert frame["n"].tolist() == [1, 2]
 
@@ -454,7 +447,7 @@ HTML = (
 @pytest.mark.parametrize("status", [502, 404])
 def test_an_html_error_page_is_an_http_error_without_the_html(status):
     with FaultServer(answer(status, HTML, content_type="text/html")) as server:
-        with client(server.base_url, retries=1) as p44, pytest.raises(P44HTTPError) as caught:
+        with client_for(server, retries=1) as p44, pytest.raises(P44HTTPError) as caught:
             p44.frame("GET", "/api/v4/faults/things")
         assert len(server.data_calls()) == (2 if status == 502 else 1)
     text = assert_clear(caught.value, f"HTTP {status}")
@@ -464,7 +457,7 @@ def test_an_html_error_page_is_an_http_error_without_the_html(status):
 def test_a_plain_text_error_is_quoted_in_one_line():
     body = "upstream connect error or disconnect/reset before headers\n" + "detail " * 400
     with FaultServer(answer(502, body)) as server:
-        with client(server.base_url, retries=0) as p44, pytest.raises(P44HTTPError) as caught:
+        with client_for(server, retries=0) as p44, pytest.raises(P44HTTPError) as caught:
             p44.request("GET", "/api/v4/faults/things")
     assert_clear(caught.value, "HTTP 502", "upstream connect error")
 
@@ -474,13 +467,13 @@ def test_a_plain_text_error_is_quoted_in_one_line():
 )
 def test_an_empty_answer_is_none(status, body):
     with FaultServer(answer(status, body, content_type="application/json")) as server:
-        with client(server.base_url) as p44:
+        with client_for(server) as p44:
             assert p44.frame("GET", "/api/v4/faults/things") is None
             assert p44.answer("GET", "/api/v4/faults/things") is None
 
 
 def test_a_gzip_body_that_does_not_decompress_is_a_connection_error_not_an_httpx_one():
-    with FaultServer(bad_gzip) as server, client(server.base_url, retries=1) as p44:
+    with FaultServer(bad_gzip) as server, client_for(server, retries=1) as p44:
         with pytest.raises(P44ConnectionError) as caught:
             p44.answer("GET", "/api/v4/faults/things")
         assert len(server.data_calls()) == 2
@@ -493,7 +486,7 @@ def test_a_gzip_body_that_does_not_decompress_is_a_connection_error_not_an_httpx
 @pytest.mark.parametrize("status", [500, 502, 503, 520])
 def test_token_endpoint_5xx_is_retried_then_an_auth_error(status):
     with FaultServer(answer(200, ROWS), token=answer(status, HTML, content_type="text/html")) as s:
-        with client(s.base_url, retries=2) as p44, pytest.raises(P44AuthError) as caught:
+        with client_for(s, retries=2) as p44, pytest.raises(P44AuthError) as caught:
             p44.frame("GET", "/api/v4/faults/things")
         assert len(s.token_calls()) == 3 and not s.data_calls()
     assert caught.value.status_code == status
@@ -502,7 +495,7 @@ def test_token_endpoint_5xx_is_retried_then_an_auth_error(status):
 
 def test_token_endpoint_5xx_once_then_a_token_succeeds():
     token = in_turn(answer(503), answer(200, {"access_token": "tok-2-s3cr3t"}))
-    with FaultServer(answer(200, ROWS), token=token) as server, client(server.base_url) as p44:
+    with FaultServer(answer(200, ROWS), token=token) as server, client_for(server) as p44:
         assert p44.answer("GET", "/api/v4/faults/things") == ROWS
         assert server.data_calls()[0].bearer == "tok-2-s3cr3t"
 
@@ -521,7 +514,7 @@ def test_token_endpoint_5xx_once_then_a_token_succeeds():
     ids=["missing", "empty", "number", "list", "text", "html", "no-body"],
 )
 def test_token_answer_200_without_a_usable_access_token(token):
-    with FaultServer(answer(200, ROWS), token=token) as server, client(server.base_url) as p44:
+    with FaultServer(answer(200, ROWS), token=token) as server, client_for(server) as p44:
         with pytest.raises(P44AuthError) as caught:
             p44.login()
         assert len(server.token_calls()) == 1  # no point retrying a 200
@@ -556,7 +549,7 @@ def test_token_refusals_say_what_the_server_said_and_are_not_retried(status, bod
     kind = {"content_type": "text/html"} if isinstance(body, str) else {}
     with FaultServer(answer(200, ROWS), token=answer(status, body, **kind)) as server:
         with (
-            client(server.base_url, auth=style, retries=3) as p44,
+            client_for(server, auth=style, retries=3) as p44,
             pytest.raises(P44AuthError) as caught,
         ):
             p44.request("GET", "/api/v4/faults/things")
@@ -568,7 +561,7 @@ def test_token_refusals_say_what_the_server_said_and_are_not_retried(status, bod
 
 def test_a_fresh_token_the_data_api_rejects_is_renewed_once_then_a_clear_401():
     unauthorized = {"httpStatusCode": 401, "errorMessage": "Unauthorized"}
-    with FaultServer(answer(401, unauthorized)) as server, client(server.base_url) as p44:
+    with FaultServer(answer(401, unauthorized)) as server, client_for(server) as p44:
         with pytest.raises(P44HTTPError) as caught:
             p44.request("GET", "/api/v4/faults/things")
         data = server.data_calls()
@@ -581,18 +574,25 @@ def test_a_fresh_token_the_data_api_rejects_is_renewed_once_then_a_clear_401():
 # -- redirects -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-def test_a_redirect_to_another_host_arrives_without_authorization(status):
+@pytest.mark.parametrize(
+    "status, method",
+    [(301, "GET"), (302, "GET"), (303, "GET"), (307, "GET"), (308, "GET"), (307, "POST")],
+)
+def test_a_redirect_to_another_host_arrives_without_authorization(status, method):
+    body = {"a": 1} if method == "POST" else None
     with FaultServer(answer(200, [{"elsewhere": True}])) as other:
         target = other.url("/landing", host="localhost")  # another host, same machine
         with FaultServer(answer(status, headers={"Location": target})) as server:
-            with client(server.base_url) as p44:
-                assert p44.answer("GET", "/api/v4/faults/things") == [{"elsewhere": True}]
+            with client_for(server) as p44:
+                got = p44.answer(method, "/api/v4/faults/things", json=body)
+                assert got == [{"elsewhere": True}]
             assert server.data_calls()[0].bearer == "tok-1-s3cr3t"
         arrived = other.received
         assert [r.path for r in arrived] == ["/landing"]
         assert "authorization" not in arrived[0].headers
         assert all(SECRET not in str(r) and "s3cr3t" not in str(r) for r in arrived)
+        if method == "POST":
+            assert arrived[0].body == b'{"a": 1}'  # 307 keeps the body, but never the token
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
@@ -603,9 +603,9 @@ def test_a_redirected_token_request_never_carries_the_secret_to_another_host(sta
         location = other.url(TOKEN_PATH, host="localhost")
         redirect = answer(status, headers={"Location": location})
         with FaultServer(answer(200, ROWS), token=redirect) as server:
-            with client(server.base_url, auth=style) as p44, pytest.raises(P44AuthError) as caught:
+            with client_for(server, auth=style) as p44, pytest.raises(P44AuthError) as caught:
                 p44.login()
-            with client(server.base_url, auth=style) as p44, pytest.raises(P44AuthError):
+            with client_for(server, auth=style) as p44, pytest.raises(P44AuthError):
                 p44.request("GET", "/api/v4/faults/things")  # the same through the auth flow
             home = server.token_calls()[0]
             assert (BASIC in home.headers.get("authorization", "")) == (style == "basic")
@@ -619,15 +619,32 @@ def test_a_redirected_token_request_never_carries_the_secret_to_another_host(sta
     assert_clear(caught.value, f"HTTP {status}")
 
 
-def test_a_redirect_loop_on_one_host_is_bounded():
-    loop = answer(302, headers={"Location": "/api/v4/faults/loop"})
-    with FaultServer(loop) as server, client(server.base_url) as p44:
+def test_a_redirect_on_one_host_keeps_the_token_and_a_loop_is_bounded():
+    def data(conn: Conn) -> None:
+        if conn.request.path == "/api/v4/faults/old":
+            return conn.reply(301, headers={"Location": "/api/v4/faults/new"})
+        if conn.request.path == "/api/v4/faults/loop":
+            return conn.reply(302, headers={"Location": "/api/v4/faults/loop"})
+        return conn.reply(200, {"auth": conn.request.headers.get("authorization", "")})
+
+    with FaultServer(data) as server, client_for(server) as p44:
+        assert p44.answer("GET", "/api/v4/faults/old") == {"auth": "Bearer tok-1-s3cr3t"}
+        assert [r.path for r in server.data_calls()] == ["/api/v4/faults/old", "/api/v4/faults/new"]
         started = time.monotonic()
         with pytest.raises(P44ConnectionError) as caught:
             p44.request("GET", "/api/v4/faults/loop")
         assert time.monotonic() - started < 2
-        assert len(server.data_calls()) == 6  # the request and 5 redirects
+        loops = [r for r in server.data_calls() if r.path == "/api/v4/faults/loop"]
+        assert len(loops) == 6  # the request and 5 redirects
     assert_clear(caught.value, "Too many redirects")
+
+
+def test_an_absolute_url_on_another_host_is_refused():
+    with FaultServer(answer(200, [])) as server, client_for(server) as p44:
+        with pytest.raises(P44UsageError, match="requests go only to"):
+            p44.request("GET", "http://localhost:1/api/v4/faults/things")
+        assert p44.request("GET", server.url("/api/v4/faults/things")).status_code == 200
+        assert len(server.data_calls()) == 1  # the refused one was never sent
 
 
 def test_a_redirect_loop_between_two_hosts_is_bounded():
@@ -641,7 +658,7 @@ def test_a_redirect_loop_between_two_hosts_is_bounded():
 
     with FaultServer(to_b) as a, FaultServer(to_a) as b:
         ports.update(a=a.port, b=b.port)
-        with client(a.base_url) as p44, pytest.raises(P44ConnectionError) as caught:
+        with client_for(a) as p44, pytest.raises(P44ConnectionError) as caught:
             p44.request("POST", "/api/v4/faults/create", json={"x": 1})
         assert len(a.data_calls()) + len(b.data_calls()) == 6
         assert all("authorization" not in r.headers for r in b.received)
@@ -695,7 +712,7 @@ def fail_page(inner: Behaviour, page: int, fault: Behaviour, times: int | None =
 )
 def test_a_page_that_fails_once_is_retried_and_every_row_arrives_in_order(fault):
     with FaultServer(fail_page(pages_of(95), 3, fault, times=1)) as server:
-        with client(server.base_url, max_concurrency=4) as p44:
+        with client_for(server, max_concurrency=4) as p44:
             frame = p44.frame("POST", SEARCH, json={}, all_pages=True)
             joined = p44.all_pages("POST", SEARCH, json={})
         assert frame["n"].tolist() == list(range(95))
@@ -705,27 +722,39 @@ def test_a_page_that_fails_once_is_retried_and_every_row_arrives_in_order(fault)
 
 
 @pytest.mark.parametrize(
-    "fault",
-    [answer(503), reset_mid_body, answer(404, {"errorMessage": "gone"}), answer(200, [1, 2])],
-    ids=["503", "reset", "404", "not-a-page"],
+    "fault, sent, words",
+    [
+        (answer(500, {"errorMessage": "boom"}), 2, "page 4 of 10 failed"),
+        (answer(503), 2, "page 4 of 10 failed"),
+        (reset_mid_body, 2, "page 4 of 10 failed"),
+        (answer(404, {"errorMessage": "gone"}), 1, "page 4 of 10 failed"),
+        (answer(200, [1, 2]), 1, "page 4 is not a"),
+    ],
+    ids=["500", "503", "reset", "404", "not-a-page"],
 )
-def test_a_page_that_keeps_failing_fails_the_whole_call_naming_the_page(fault):
+def test_a_page_that_keeps_failing_fails_the_whole_call_naming_the_page(fault, sent, words):
+    """``sent``: the requests for the failing page in one call (a search is retried once)."""
+
+    def page_4_calls() -> int:
+        return len([r for r in server.data_calls() if "page=4&" in r.path])
+
     with FaultServer(fail_page(pages_of(95), 4, fault)) as server:
-        with client(server.base_url, retries=1) as p44:
+        with client_for(server, retries=1) as p44:
             for call in (
                 lambda: p44.frame("POST", SEARCH, json={}, all_pages=True),
                 lambda: p44.all_pages("POST", SEARCH, json={}),
             ):
+                before = page_4_calls()
                 with pytest.raises(P44PagingError) as caught:
                     call()
-                assert_clear(caught.value, "page 4")
-        assert len([r for r in server.data_calls() if "page=4&" in r.path]) <= 4
+                assert_clear(caught.value, "page 4", words)
+                assert page_4_calls() - before == sent
 
 
 def test_a_page_that_times_out_fails_the_whole_call_within_the_bound():
     timeout = 0.3
     with FaultServer(fail_page(pages_of(95), 2, never_answer)) as server:
-        with client(server.base_url, timeout=timeout, retries=1) as p44:
+        with client_for(server, timeout=timeout, retries=1) as p44:
             started = time.monotonic()
             with pytest.raises(P44PagingError) as caught:
                 p44.frame("POST", SEARCH, json={}, all_pages=True)
@@ -735,14 +764,14 @@ def test_a_page_that_times_out_fails_the_whole_call_within_the_bound():
 
 def test_total_changing_between_pages_fails_the_whole_call():
     behaviour = pages_of(95, shown_total=lambda page: 95 if page < 6 else 96)
-    with FaultServer(behaviour) as server, client(server.base_url) as p44:
+    with FaultServer(behaviour) as server, client_for(server) as p44:
         with pytest.raises(P44PagingError) as caught:
             p44.frame("POST", SEARCH, json={}, all_pages=True)
     assert_clear(caught.value, "total changed from 95 to 96")
 
 
 def test_a_page_with_fewer_rows_than_promised_fails_the_whole_call():
-    with FaultServer(pages_of(95, short_page=5)) as server, client(server.base_url) as p44:
+    with FaultServer(pages_of(95, short_page=5)) as server, client_for(server) as p44:
         for call in (
             lambda: p44.frame("POST", SEARCH, json={}, all_pages=True),
             lambda: p44.all_pages("POST", SEARCH, json={}),
@@ -754,7 +783,7 @@ def test_a_page_with_fewer_rows_than_promised_fails_the_whole_call():
 
 def test_a_first_page_without_a_total_is_a_paging_error():
     no_total = answer(200, {"paginationInfo": {}, "results": ROWS})
-    with FaultServer(no_total) as server, client(server.base_url) as p44:
+    with FaultServer(no_total) as server, client_for(server) as p44:
         with pytest.raises(P44PagingError) as caught:
             p44.frame("POST", SEARCH, json={}, all_pages=True)
     assert_clear(caught.value, "paginationInfo.total")
@@ -769,7 +798,7 @@ def test_post_is_resent_exactly_once_after_a_401_with_a_new_token():
             return conn.reply(401, {"errorMessage": "token expired"})
         return conn.reply(200, {"id": "shipment-1"})
 
-    with FaultServer(data) as server, client(server.base_url) as p44:
+    with FaultServer(data) as server, client_for(server) as p44:
         assert p44.answer("POST", "/api/v4/faults/create", json={"ref": "A-1"}) == {
             "id": "shipment-1"
         }
@@ -781,7 +810,7 @@ def test_post_is_resent_exactly_once_after_a_401_with_a_new_token():
 
 def test_post_after_a_401_then_a_5xx_is_not_resent_again():
     responses = in_turn(answer(401), answer(502), answer(200, ROWS))
-    with FaultServer(responses) as server, client(server.base_url, retries=3) as p44:
+    with FaultServer(responses) as server, client_for(server, retries=3) as p44:
         with pytest.raises(P44HTTPError) as caught:
             p44.request("POST", "/api/v4/faults/create", json={"ref": "A-1"})
         assert len(server.data_calls()) == 2
@@ -793,23 +822,15 @@ def test_post_after_a_401_then_a_5xx_is_not_resent_again():
 
 @pytest.fixture
 def magic_shell(shell):
-    """The shell with short timeouts and few retries; the previous settings come back after."""
-    magics = shell.magics_manager.registry["P44Magics"]
-    saved = {name: getattr(magics, name) for name in ("timeout", "retries", "max_retry_after")}
+    """The shell with short timeouts and few retries (the shell fixture puts %config back)."""
     for line in (
         "P44Magics.timeout = 0.5",
         "P44Magics.retries = 1",
         "P44Magics.max_retry_after = 0.2",
     ):
         shell.run_line_magic("config", line)
-    shell.user_ns["fault_secret"] = SECRET
-    yield shell
-    for name, value in saved.items():
-        shell.run_line_magic("config", f"P44Magics.{name} = {value!r}")
-
-
-def login_cell(base_url: str) -> str:
-    return f"%p44_login --base-url {base_url} --client-id {CLIENT_ID} --client-secret $fault_secret"
+    shell.user_ns[SECRET_VARIABLE] = SECRET
+    return shell
 
 
 def failed_cell(shell, capsys, source: str, *words: str) -> str:
@@ -883,7 +904,7 @@ def test_magic_login_against_a_faulty_token_endpoint(magic_shell, capsys, token,
 )
 def test_magic_requests_against_faulty_servers(magic_shell, capsys, data, cell, words):
     with FaultServer(data) as server:
-        assert magic_shell.run_cell(login_cell(server.base_url)).success
+        assert log_in(magic_shell, server.base_url).success
         capsys.readouterr()
         failed_cell(magic_shell, capsys, cell, *words)
         assert "orders" not in magic_shell.user_ns  # no partial result stored

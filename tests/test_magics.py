@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
-
-import pytest
 
 from p44_magic.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from tests.servers import TOKEN_PATH, Received, Reply, ScriptedServer, TokenIssuer
+from tests.servers import Reply, ScriptedServer, log_in, with_tokens
 
 SEARCH = """\
 %%p44 orders --all-pages
@@ -17,17 +14,6 @@ Content-Type: application/json
 
 {}
 """
-
-
-@pytest.fixture
-def logged_in(shell, demo):
-    shell.user_ns["demo_secret"] = DEMO_CLIENT_SECRET
-    result = shell.run_cell(
-        f"%p44_login --base-url {demo.base_url} --client-id {DEMO_CLIENT_ID} "
-        "--client-secret $demo_secret"
-    )
-    assert result.success
-    return shell
 
 
 def out_of(capsys) -> str:
@@ -43,11 +29,7 @@ def test_load_ext_registers_the_magics(shell):
 
 
 def test_login_prints_one_line_without_the_token(shell, demo, capsys):
-    shell.user_ns["demo_secret"] = DEMO_CLIENT_SECRET
-    shell.run_cell(
-        f"%p44_login --base-url {demo.base_url} --client-id {DEMO_CLIENT_ID} "
-        "--client-secret $demo_secret"
-    )
+    log_in(shell, demo.base_url, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
     login_line = out_of(capsys)
     assert len(login_line.strip().splitlines()) == 1
     shell.run_line_magic("p44_status", "")
@@ -77,10 +59,7 @@ def test_env_demo_needs_no_credentials(shell, capsys):
 
 
 def test_wrong_credentials_fail_at_login_with_the_servers_words(shell, demo, capsys):
-    shell.user_ns["bad"] = "not-the-secret"
-    result = shell.run_cell(
-        f"%p44_login --base-url {demo.base_url} --client-id {DEMO_CLIENT_ID} --client-secret $bad"
-    )
+    result = log_in(shell, demo.base_url, DEMO_CLIENT_ID, "not-the-secret")
     text = out_of(capsys)
     assert not result.success
     assert "invalid_client" in text and "confidential client is invalid" in text
@@ -97,10 +76,7 @@ def test_a_literal_secret_is_refused(shell, capsys):
 
 
 def test_plain_http_is_refused_off_loopback(shell, capsys):
-    shell.user_ns["s"] = "x"
-    result = shell.run_cell(
-        "%p44_login --base-url http://api.example.com --client-id a --client-secret $s"
-    )
+    result = log_in(shell, "http://api.example.com", "a", "x")
     assert not result.success
     assert "credentials travel only over HTTPS" in out_of(capsys)
 
@@ -210,10 +186,11 @@ def test_unknown_name_bad_syntax_and_unknown_option_are_one_line(logged_in, caps
 
 
 def test_config_sets_defaults(shell, demo, capsys):
-    with configured(shell, "auth", "form"), configured(shell, "timeout", 5.0):
-        shell.run_cell("%p44_login --env demo")
-        magics = shell.magics_manager.registry["P44Magics"]
-        assert magics.client.auth_style == "form" and magics.client.timeout == 5.0
+    shell.run_line_magic("config", "P44Magics.auth = 'form'")
+    shell.run_line_magic("config", "P44Magics.timeout = 5.0")
+    shell.run_cell("%p44_login --env demo")
+    magics = shell.magics_manager.registry["P44Magics"]
+    assert magics.client.auth_style == "form" and magics.client.timeout == 5.0
 
 
 def test_info_messages_show_as_warnings(logged_in, demo, capsys):
@@ -226,23 +203,11 @@ def test_info_messages_show_as_warnings(logged_in, demo, capsys):
 
 
 def scripted_login(shell, server: ScriptedServer) -> None:
-    shell.user_ns["s"] = "scripted-secret"
-    assert shell.run_cell(
-        f"%p44_login --base-url {server.base_url} --client-id c --client-secret $s"
-    ).success
-
-
-def answering(reply: Reply, issuer: TokenIssuer | None = None):
-    issuer = issuer or TokenIssuer()
-
-    def handle(got: Received) -> Reply:
-        return issuer.issue() if got.path == TOKEN_PATH else reply
-
-    return handle
+    assert log_in(shell, server.base_url).success
 
 
 def test_non_json_answer_is_returned_as_text_with_a_note(shell, capsys):
-    with ScriptedServer(answering(Reply(200, "plain words"))) as server:
+    with ScriptedServer(with_tokens(Reply(200, "plain words"))) as server:
         scripted_login(shell, server)
         result = shell.run_cell("%p44 GET /api/v4/x")
     assert result.result == "plain words"
@@ -250,51 +215,37 @@ def test_non_json_answer_is_returned_as_text_with_a_note(shell, capsys):
 
 
 def test_204_gives_none(shell, capsys):
-    with ScriptedServer(answering(Reply(204))) as server:
+    with ScriptedServer(with_tokens(Reply(204))) as server:
         scripted_login(shell, server)
         result = shell.run_cell("%p44 DELETE /api/v4/webhooks/1")
     assert result.success and result.result is None
     assert "no content" in out_of(capsys)
 
 
-@contextmanager
-def configured(shell, name: str, value: object):
-    """``%config P44Magics.<name> = value`` for the block, then the default again."""
-    default = getattr(shell.magics_manager.registry["P44Magics"], name)
-    shell.run_line_magic("config", f"P44Magics.{name} = {value!r}")
-    try:
-        yield
-    finally:
-        shell.run_line_magic("config", f"P44Magics.{name} = {default!r}")
-
-
 def test_timeout_is_a_short_error(shell, capsys):
-    with ScriptedServer(answering(Reply(200, [], delay=1.5))) as server:
-        with configured(shell, "timeout", 0.3):
-            scripted_login(shell, server)
-            result = shell.run_cell("%p44 GET /api/v4/x")
+    shell.run_line_magic("config", "P44Magics.timeout = 0.3")
+    with ScriptedServer(with_tokens(Reply(200, [], delay=1.5))) as server:
+        scripted_login(shell, server)
+        result = shell.run_cell("%p44 GET /api/v4/x")
     text = out_of(capsys)
     assert not result.success and "No answer within 0.3 s" in text and "Traceback" not in text
 
 
 def test_refused_connection_is_a_short_error(shell, capsys):
-    with ScriptedServer(answering(Reply(200, []))) as server:
+    with ScriptedServer(with_tokens(Reply(200, []))) as server:
         port = server.port
-    shell.user_ns["s"] = "x"
-    result = shell.run_cell(
-        f"%p44_login --base-url http://127.0.0.1:{port} --client-id c --client-secret $s"
-    )
+    result = log_in(shell, f"http://127.0.0.1:{port}", "c", "x")
     text = out_of(capsys)
     assert not result.success and "Could not connect" in text and "Traceback" not in text
 
 
 def test_5xx_with_project44_body_after_retries(shell, capsys):
     body = {"httpStatusCode": 500, "errorMessage": "Internal failure", "supportReferenceId": "R-1"}
-    with ScriptedServer(answering(Reply(500, body))) as server:
-        with configured(shell, "retries", 1):
-            scripted_login(shell, server)
-            result = shell.run_cell("%p44 GET /api/v4/x")
-        data_calls = [r for r in server.received if r.path != TOKEN_PATH]
+    shell.run_line_magic("config", "P44Magics.retries = 1")
+    with ScriptedServer(with_tokens(Reply(500, body))) as server:
+        scripted_login(shell, server)
+        result = shell.run_cell("%p44 GET /api/v4/x")
+        data_calls = server.data_calls()
     text = out_of(capsys)
     assert not result.success and len(data_calls) == 2
     assert "HTTP 500" in text and "Internal failure" in text and "R-1" in text
@@ -305,11 +256,7 @@ def test_expired_token_is_renewed_once_behind_the_scenes(shell, capsys):
     from p44_magic.demo import DemoServer
 
     with DemoServer(token_lifetime=0.3) as short_lived:
-        shell.user_ns["pw"] = DEMO_CLIENT_SECRET
-        shell.run_cell(
-            f"%p44_login --base-url {short_lived.base_url} --client-id {DEMO_CLIENT_ID} "
-            "--client-secret $pw"
-        )
+        log_in(shell, short_lived.base_url, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
         assert shell.run_cell("%p44 GET /api/v4/webhooks").success
         time.sleep(0.4)
         assert shell.run_cell("%p44 GET /api/v4/webhooks").success
@@ -343,3 +290,14 @@ def test_dry_run_masks_an_authorization_typed_into_the_cell(logged_in, capsys):
     assert logged_in.run_cell(cell).success
     text = out_of(capsys)
     assert "typed-token-value" not in text and "Authorization: Bearer ********" in text
+
+
+def test_a_header_written_twice_in_a_cell_is_sent_twice(shell):
+    with ScriptedServer(with_tokens(lambda got: Reply(200, []))) as server:
+        assert log_in(shell, server.base_url).success
+        result = shell.run_cell(
+            "%%p44 --raw\nGET /api/v4/things\nX-Tag: first\nX-Tag: second\nAccept: */*\n"
+        )
+        assert result.success, result.error_in_exec
+        sent = server.data_calls()[-1].header_lines
+    assert [value for key, value in sent if key.lower() == "x-tag"] == ["first", "second"]

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from p44_magic.errors import P44UsageError
-from p44_magic.frames import to_frame
+from p44_magic.frames import frame_and_note, to_frame
 from p44_magic.request import METHODS, HttpRequest, parse_request, substitute
 from p44_magic.uniform_records import frame_from_json
 
@@ -253,7 +253,10 @@ DOTTED = st.sampled_from(
     parse_dates=st.booleans(),
 )
 def test_to_frame_answers_a_frame_or_raises_a_usage_error(answer, record_path, meta, parse_dates):
-    result = usage_error_or(to_frame, answer, record_path, meta, parse_dates)
+    result = usage_error_or(frame_and_note, answer, record_path, meta, parse_dates)
+    if isinstance(result, tuple):  # the note is for the user: to_frame gives it as a P44Warning
+        result, note = result
+        assert note is None or note.startswith("The answer holds several lists")
     if isinstance(result, pd.DataFrame):
         assert result.index.equals(pd.RangeIndex(len(result)))
         assert result.columns.is_unique, list(result.columns)

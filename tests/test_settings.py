@@ -50,19 +50,14 @@ def test_login_after_a_refused_timeout_works_with_the_old_value(shell, caplog, c
 
 def test_good_values_are_taken_and_normalised(shell):
     magics = magics_of(shell)
-    try:
-        shell.run_cell("%config P44Magics.env = 'EU'")
-        shell.run_cell("%config P44Magics.base_url = 'http://127.0.0.1:9/'")
-        shell.run_cell("%config P44Magics.max_retry_after = 0")
-        assert (magics.env, magics.base_url, magics.max_retry_after) == (
-            "eu",
-            "http://127.0.0.1:9",
-            0.0,
-        )
-    finally:
-        shell.run_cell("%config P44Magics.env = 'na'")
-        shell.run_cell("%config P44Magics.base_url = ''")
-        shell.run_cell("%config P44Magics.max_retry_after = 60.0")
+    shell.run_cell("%config P44Magics.env = 'EU'")
+    shell.run_cell("%config P44Magics.base_url = 'http://127.0.0.1:9/'")
+    shell.run_cell("%config P44Magics.max_retry_after = 0")
+    assert (magics.env, magics.base_url, magics.max_retry_after) == (
+        "eu",
+        "http://127.0.0.1:9",
+        0.0,
+    )
 
 
 @pytest.mark.parametrize(

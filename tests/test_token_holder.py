@@ -10,40 +10,26 @@ import httpx
 import pytest
 
 from p44_magic import P44AuthError, P44Client, P44HTTPError, Secret, TokenHolder
-from tests.servers import TOKEN_PATH, Received, Reply, ScriptedServer, TokenIssuer
-
-SECRET = "s3cret-Value-42"
-
-
-def api(
-    issuer: TokenIssuer,
-    reject: set[str] | None = None,
-    always_401: bool = False,
-    delay_401: float = 0.0,
-):
-    """A handler: tokens at the oauth2 path, data answers that check the bearer token."""
-    reject = reject if reject is not None else set()
-
-    def handle(got: Received) -> Reply:
-        if got.path == TOKEN_PATH:
-            return issuer.issue()
-        token = got.headers.get("authorization", "").removeprefix("Bearer ")
-        if always_401 or token in reject or token != issuer.current:
-            body = {"httpStatusCode": 401, "errorMessage": "Unauthorized"}
-            return Reply(401, body, delay=delay_401)
-        return Reply(200, [{"ok": True}])
-
-    return handle
-
-
-def client_for(server: ScriptedServer, auth: str = "basic", **kw) -> P44Client:
-    return P44Client("my-client", SECRET, base_url=server.base_url, auth=auth, **kw)
+from tests.servers import (
+    CLIENT_ID,
+    SECRET,
+    TOKEN_PATH,
+    Received,
+    Reply,
+    ScriptedServer,
+    TokenIssuer,
+    client_for,
+    with_tokens,
+)
 
 
 @pytest.mark.parametrize("style", ["basic", "form"])
 def test_token_request_has_the_documented_shape(style):
     issuer = TokenIssuer()
-    with ScriptedServer(api(issuer)) as server, client_for(server, style) as p44:
+    with (
+        ScriptedServer(with_tokens(issuer=issuer)) as server,
+        client_for(server, auth=style) as p44,
+    ):
         p44.login()
         token_call = server.received[0]
     assert token_call.method == "POST" and token_call.path == TOKEN_PATH
@@ -52,37 +38,34 @@ def test_token_request_has_the_documented_shape(style):
     assert form["grant_type"] == ["client_credentials"]
     basic = token_call.headers.get("authorization")
     if style == "basic":
-        assert basic == "Basic " + base64.b64encode(f"my-client:{SECRET}".encode()).decode()
+        assert basic == "Basic " + base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
         assert "client_id" not in form and "client_secret" not in form
     else:
         assert basic is None
-        assert form["client_id"] == ["my-client"] and form["client_secret"] == [SECRET]
+        assert form["client_id"] == [CLIENT_ID] and form["client_secret"] == [SECRET]
 
 
 def test_one_token_serves_many_requests():
     issuer = TokenIssuer()
-    with ScriptedServer(api(issuer)) as server, client_for(server) as p44:
+    with ScriptedServer(with_tokens(issuer=issuer)) as server, client_for(server) as p44:
         for _ in range(25):
             p44.request("GET", "/api/v4/x")
         assert issuer.fetches == 1
         assert p44.token_fetches == 1
-        assert all(
-            r.headers["authorization"] == "Bearer tok-1-s3cr3t"
-            for r in server.received
-            if r.path != TOKEN_PATH
-        )
+        assert all(r.headers["authorization"] == "Bearer tok-1-s3cr3t" for r in server.data_calls())
 
 
 def test_401_fetches_one_new_token_and_retries_once():
     issuer = TokenIssuer()
-    with ScriptedServer(api(issuer)) as server, client_for(server) as p44:
+    with ScriptedServer(with_tokens(issuer=issuer)) as server, client_for(server) as p44:
         p44.request("GET", "/api/v4/x")
-        server.handler = api(issuer, reject={issuer.current})  # tok-1 is now rejected
+        server.handler = with_tokens(
+            issuer=issuer, reject={issuer.current}
+        )  # tok-1 is now rejected
         response = p44.request("GET", "/api/v4/x")
         assert response.status_code == 200
         assert issuer.fetches == 2
-        data_calls = [r for r in server.received if r.path != TOKEN_PATH]
-        assert [r.headers["authorization"] for r in data_calls[-2:]] == [
+        assert [r.headers["authorization"] for r in server.data_calls()[-2:]] == [
             "Bearer tok-1-s3cr3t",
             "Bearer tok-2-s3cr3t",
         ]
@@ -90,19 +73,22 @@ def test_401_fetches_one_new_token_and_retries_once():
 
 def test_second_401_is_an_error_not_a_loop():
     issuer = TokenIssuer()
-    with ScriptedServer(api(issuer, always_401=True)) as server, client_for(server) as p44:
+    with (
+        ScriptedServer(with_tokens(issuer=issuer, always_401=True)) as server,
+        client_for(server) as p44,
+    ):
         with pytest.raises(P44HTTPError) as caught:
             p44.request("GET", "/api/v4/x")
         assert caught.value.status_code == 401
         assert "roles" in str(caught.value)
         assert issuer.fetches == 2  # the first token, then exactly one renewal
-        assert len([r for r in server.received if r.path != TOKEN_PATH]) == 2
+        assert len(server.data_calls()) == 2
 
 
-def statuses_after_a_401(p44: P44Client, server, issuer: TokenIssuer, threads: int, **api_kw):
+def statuses_after_a_401(p44: P44Client, server, issuer: TokenIssuer, threads: int, **reply_kw):
     """Reject the held token, then send one request from each of ``threads`` threads at once."""
     p44.request("GET", "/api/v4/x")
-    server.handler = api(issuer, reject={issuer.current}, **api_kw)
+    server.handler = with_tokens(issuer=issuer, reject={issuer.current}, **reply_kw)
     barrier = threading.Barrier(threads)
     statuses: list[int] = []
 
@@ -120,7 +106,10 @@ def statuses_after_a_401(p44: P44Client, server, issuer: TokenIssuer, threads: i
 
 def test_32_threads_meeting_a_401_fetch_one_token():
     issuer = TokenIssuer()
-    with ScriptedServer(api(issuer)) as server, client_for(server, max_concurrency=32) as p44:
+    with (
+        ScriptedServer(with_tokens(issuer=issuer)) as server,
+        client_for(server, max_concurrency=32) as p44,
+    ):
         assert statuses_after_a_401(p44, server, issuer, 32) == [200] * 32
         assert issuer.fetches == 2
 
@@ -156,7 +145,7 @@ def test_token_answer_without_access_token_is_a_clear_error():
 
 def test_reprs_hide_secret_and_token():
     issuer = TokenIssuer()
-    with ScriptedServer(api(issuer)) as server, client_for(server) as p44:
+    with ScriptedServer(with_tokens(issuer=issuer)) as server, client_for(server) as p44:
         p44.login()
         holder = p44._token_holder
         for text in (repr(p44), str(p44), repr(holder), str(p44.status()), repr(Secret(SECRET))):
@@ -171,7 +160,10 @@ def test_reprs_hide_secret_and_token():
 
 def test_more_threads_than_connections_meeting_a_401_do_not_starve_the_renewal():
     issuer = TokenIssuer()
-    with ScriptedServer(api(issuer)) as server, client_for(server, timeout=10) as p44:
+    with (
+        ScriptedServer(with_tokens(issuer=issuer)) as server,
+        client_for(server, timeout=10) as p44,
+    ):
         # 16 pooled connections at the default concurrency; slow 401s keep every one busy
         # when the first thread renews
         statuses = statuses_after_a_401(p44, server, issuer, 64, delay_401=0.3)

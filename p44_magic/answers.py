@@ -3,6 +3,7 @@ the ``Result`` (value, exchange, notes for the user) that the client hands to it
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import httpx
 import msgspec
 
 from .auth import MASK
+from .errors import P44Error
 from .gc_pause import gc_paused
 
 _JSON_START = re.compile(rb"\s*[\[{]")  # matched in place: no copy of a large body
@@ -117,12 +119,33 @@ def decode_content(status_code: int, content_type: str, raw: bytes) -> Any:
     if status_code == 204 or not raw or raw.isspace():
         return None
     if "json" in content_type or _JSON_START.match(raw) is not None:
-        try:
-            with gc_paused():
-                return _JSON.decode(raw)
-        except msgspec.DecodeError:
-            pass
+        found = parse_json(raw)
+        if found is not _NOT_JSON:
+            return found
     return raw.decode("utf-8", "replace")
+
+
+_NOT_JSON = object()
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parsed JSON, or ``_NOT_JSON``; an answer nested too deeply to read is a P44Error."""
+    try:
+        with gc_paused():
+            return _JSON.decode(raw)
+    except msgspec.ValidationError:
+        # A number out of float range (1e400) is valid JSON; the standard parser reads it as inf.
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            return _NOT_JSON
+    except msgspec.DecodeError:
+        return _NOT_JSON
+    except RecursionError:
+        raise P44Error(
+            "The answer nests lists or objects too deeply to read (over a thousand levels).",
+            hint="This is not a project44 answer shape; check the path and the base URL.",
+        ) from None
 
 
 def info_notes(body: Any) -> list[str]:

@@ -8,12 +8,14 @@ once. ``expires_in`` is deliberately not used to decide when to renew.
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import time
 from collections.abc import Generator
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
+import msgspec
 
 from .errors import P44AuthError
 
@@ -215,13 +217,17 @@ class TokenHolder(httpx.Auth):
         response = yield self.token_request()
         response.read()
         self.token_fetches += 1
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = _json_or_none(response.content)
         if response.status_code != 200:
             raise P44AuthError.from_token_response(response.status_code, body, self.token_url)
         token = body.get("access_token") if isinstance(body, dict) else None
+        if isinstance(token, str) and token and not _HEADER_SAFE.fullmatch(token):
+            raise P44AuthError(
+                f"Login failed: the token endpoint at {self.token_url} answered an access_token "
+                "that cannot be sent in a header (not printable ASCII).",
+                status_code=response.status_code,
+                hint="The URL may not be a project44 API; check --env / --base-url.",
+            )
         if not isinstance(token, str) or not token:
             raise P44AuthError(
                 f"Login failed: the token endpoint at {self.token_url} answered 200 "
@@ -232,3 +238,17 @@ class TokenHolder(httpx.Auth):
         with self._mark_lock:
             self._current = (Secret(token), self._current[1] + 1)
         self._fetched_at = time.monotonic()
+
+
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: a Bearer token
+_TOKEN_ANSWER_LIMIT = 1 << 20  # a token answer is a few hundred bytes
+
+
+def _json_or_none(raw: bytes) -> Any:
+    """The token endpoint's JSON answer, or None when it is not JSON (or absurd)."""
+    if len(raw) > _TOKEN_ANSWER_LIMIT:
+        return None
+    try:
+        return msgspec.json.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None

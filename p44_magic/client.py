@@ -42,7 +42,7 @@ from .frames import frame_answer, frame_pages, page_collector
 from .paging import PagePlan, PageReader, all_pages
 from .progress import PagesCallback, Progress
 from .redirects import MAX_REDIRECTS, next_hop, same_origin, too_many, url_on_origin
-from .request import HttpRequest, encoded_body, request_of
+from .request import HttpRequest, check_request, encoded_body, request_of
 from .retries import RetryPolicy, Target, send_with_retries
 from .transport import ConnectionSlots, DeadlineTransport
 
@@ -338,6 +338,7 @@ class P44Client:
         idempotent: bool | None = None,
     ) -> httpx.Response:
         """Send one request with retries; keep it as the last exchange; 4xx/5xx raise."""
+        check_request(request)
         url = self.url_for(request.target)
         content = encoded_body(request.body)
         built = self._http.build_request(

@@ -6,6 +6,7 @@ status, method, URL and project44's own error fields.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 _STATUS_HINTS = {
@@ -59,8 +60,10 @@ class P44AuthError(P44Error):
         """Build from the token endpoint's answer (OAuth-style body when there is one)."""
         error = description = None
         if isinstance(body, dict):
-            error = _text(body.get("error"))
-            description = _text(body.get("error_description")) or _text(body.get("errorMessage"))
+            error = server_text(body.get("error"))
+            description = server_text(body.get("error_description")) or server_text(
+                body.get("errorMessage")
+            )
         words = ": ".join(w for w in (error, description) if w)
         message = f"Login failed: token endpoint answered HTTP {status_code}"
         message += f" ({words})" if words else ""
@@ -109,7 +112,10 @@ class P44HTTPError(P44Error):
         if error_message:
             head += f": {error_message}"
         lines = [head]
-        lines += [f"  - {m}" for m in self.messages if m and m != error_message]
+        shown = [m for m in self.messages if m and m != error_message]
+        lines += [f"  - {m}" for m in shown[:SERVER_ITEMS_SHOWN]]
+        if len(shown) > SERVER_ITEMS_SHOWN:
+            lines.append(f"  (and {len(shown) - SERVER_ITEMS_SHOWN} more in the answer's errors[])")
         if support_reference_id:
             lines.append(
                 f"supportReferenceId: {support_reference_id} (quote it to project44 support)"
@@ -129,13 +135,16 @@ class P44HTTPError(P44Error):
         error_message = support_id = None
         messages: list[str] = []
         if isinstance(body, dict):
-            error_message = _text(body.get("errorMessage")) or _text(body.get("error_description"))
-            support_id = _text(body.get("supportReferenceId"))
-            for item in body.get("errors") or []:
+            error_message = server_text(body.get("errorMessage")) or server_text(
+                body.get("error_description")
+            )
+            support_id = server_text(body.get("supportReferenceId"))
+            items = body.get("errors")
+            for item in items[:10_000] if isinstance(items, list) else []:
                 if isinstance(item, dict) and item.get("message"):
-                    messages.append(_text(item.get("message")) or "")
+                    messages.append(server_text(item.get("message")) or "")
         elif isinstance(body, str) and body.strip() and "<html" not in body[:200].lower():
-            error_message = body.strip().splitlines()[0][:200]
+            error_message = server_text(body.strip().splitlines()[0][:200])
         return cls(
             status_code=status_code,
             method=method,
@@ -165,5 +174,18 @@ class P44Warning(UserWarning):
     """A note for a Python API user: project44's ``infoMessages``, a capped wait, a hint."""
 
 
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+SERVER_TEXT_LIMIT = 300  # characters of one server-written item shown in a message
+SERVER_ITEMS_SHOWN = 3  # errors[] items shown
+_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.)?")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+
+
+def server_text(value: Any, limit: int = SERVER_TEXT_LIMIT) -> str | None:
+    """Text a server wrote, made safe to show: escape sequences (ANSI colours, OSC 52
+    clipboard writes) and control characters removed, whitespace folded, cut to ``limit``."""
+    if value is None:
+        return None
+    text = str(value)[: limit * 4]
+    text = _CONTROLS.sub(" ", _ESCAPES.sub("", text))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

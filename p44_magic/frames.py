@@ -17,7 +17,7 @@ import pandas as pd
 from .errors import P44UsageError, P44Warning
 from .frame_columns import MISSING, build_frame, holds_objects, maybe_datetime
 from .gc_pause import gc_paused
-from .uniform_records import Shape, columns_of, frame_from_json, uniform_rows
+from .uniform_records import MAX_NESTING, Shape, TooDeep, columns_of, frame_from_json, uniform_rows
 
 #: Lists that are never the rows of an answer: project44's side-channel messages.
 SIDE_LISTS = frozenset({"infoMessages"})
@@ -42,6 +42,13 @@ def to_frame(
     return frame
 
 
+def _too_deep() -> P44UsageError:
+    return P44UsageError(
+        f"The answer nests objects more than {MAX_NESTING} deep: too deep to flatten into columns.",
+        hint="Use --raw (or P44Client.answer) to get the parsed JSON instead.",
+    )
+
+
 @dataclass
 class Framed:
     """A frame (or the answer's text, or None) and the one-line note about how rows were chosen;
@@ -62,14 +69,17 @@ def frame_answer(
     """The frame of a raw answer: the same-shaped-records path straight from the bytes when it
     applies, else ``decode`` and the general path. Text and empty answers come back as they are.
     """
-    if record_path is None and not meta:
-        frame = frame_from_json(raw, parse_dates)
-        if frame is not None:
-            return Framed(frame)
-    answer = decode(raw)
-    if answer is None or isinstance(answer, str):
-        return Framed(answer, answer=answer)
-    frame, note = frame_and_note(answer, record_path, meta, parse_dates)
+    try:
+        if record_path is None and not meta:
+            frame = frame_from_json(raw, parse_dates)
+            if frame is not None:
+                return Framed(frame)
+        answer = decode(raw)
+        if answer is None or isinstance(answer, str):
+            return Framed(answer, answer=answer)
+        frame, note = frame_and_note(answer, record_path, meta, parse_dates)
+    except RecursionError:
+        raise _too_deep() from None
     return Framed(frame, note, answer)
 
 
@@ -98,6 +108,18 @@ def frame_and_note(
     parse_dates: bool = True,
 ) -> tuple[pd.DataFrame, str | None]:
     """:func:`to_frame`, with the note returned instead of warned."""
+    try:
+        return _frame_and_note(answer, record_path, meta, parse_dates)
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _frame_and_note(
+    answer: Any,
+    record_path: str | None,
+    meta: Sequence[str] | str | None,
+    parse_dates: bool,
+) -> tuple[pd.DataFrame, str | None]:
     meta_paths = [meta] if isinstance(meta, str) else list(meta or [])
     parents = answer if isinstance(answer, list) and record_path else [answer]
     records: list[Any] = []
@@ -228,11 +250,13 @@ class ColumnBuilder:
                     self._put(key, value, row)
                 if nested is not None:
                     for key, value in nested:
-                        self._add_nested(value, key, row)
+                        self._add_nested(value, key, row, 1)
                 row += 1
         self.rows = row
 
-    def _add_nested(self, value: dict[str, Any], prefix: str, row: int) -> None:
+    def _add_nested(self, value: dict[str, Any], prefix: str, row: int, depth: int) -> None:
+        if depth > MAX_NESTING:
+            raise TooDeep
         names = self._names.get(prefix)
         if names is None:
             names = self._names[prefix] = {}
@@ -241,7 +265,7 @@ class ColumnBuilder:
             if name is None:
                 name = names[key] = f"{prefix}.{key}"
             if isinstance(item, dict):
-                self._add_nested(item, name, row)
+                self._add_nested(item, name, row, depth + 1)
             else:
                 self._put(name, item, row)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -23,6 +25,7 @@ from .request import HttpRequest, parse_request, parse_request_line, substitute_
 from .tracking_tables import tracking_tables
 
 LAST_EXCHANGE_NAME = "_p44_last"
+_IPYTHON_NAME = re.compile(r"_+|_i+|_i?\d+|_[iod]h|In|Out|exit|quit|get_ipython")
 _SECRET_HINT = (
     "Put the secret in a variable and pass --client-secret $name, set P44_CLIENT_SECRET, "
     "or run %p44_login without it to get the login form or a prompt."
@@ -94,27 +97,30 @@ class P44Magics(Magics):
     def p44_login(self, line: str) -> None:
         """Log in to project44: fetch a token now and keep it for this session."""
         args = parse_argstring(self.p44_login, line)
-        try:
-            env = (args.env or os.environ.get("P44_ENV") or self.env).lower()
-            base_url = args.base_url or os.environ.get("P44_BASE_URL") or self.base_url or None
-            if args.env:
-                base_url = args.base_url  # an explicit --env beats a configured base URL
-            # The demo takes only credentials given on the line: real ones from the environment
-            # must not be sent to it.
-            from_env = os.environ if env != "demo" or base_url else {}
-            client_id = args.client_id or from_env.get("P44_CLIENT_ID")
-            secret = self._secret_from(args.client_secret)
-            if secret is None and from_env.get("P44_CLIENT_SECRET"):
-                secret = Secret(from_env["P44_CLIENT_SECRET"])
-            must_ask = not (client_id and secret) and env != "demo"
-            if args.form or (must_ask and not args.prompt and self._shows_widgets()):
-                self._show_form(client_id or "", env, args.auth)
-                return
-            if must_ask:
-                client_id, secret = self._prompt(client_id)
-            print(self._login(client_id, secret, env, base_url, args.auth))
-        except P44Error as error:
-            raise UsageError(str(error)) from None
+        line_out = _shortly(lambda: self._login_from(args))
+        if line_out:
+            print(line_out)
+
+    def _login_from(self, args: Any) -> str | None:
+        """Credentials from the options, the environment, the form or prompts; log in."""
+        env = (args.env or os.environ.get("P44_ENV") or self.env).lower()
+        base_url = args.base_url or os.environ.get("P44_BASE_URL") or self.base_url or None
+        if args.env:
+            base_url = args.base_url  # an explicit --env beats a configured base URL
+        # The demo takes only credentials given on the line: real ones from the environment
+        # must not be sent to it.
+        from_env = os.environ if env != "demo" or base_url else {}
+        client_id = args.client_id or from_env.get("P44_CLIENT_ID")
+        secret = self._secret_from(args.client_secret)
+        if secret is None and from_env.get("P44_CLIENT_SECRET"):
+            secret = Secret(from_env["P44_CLIENT_SECRET"])
+        must_ask = not (client_id and secret) and env != "demo"
+        if args.form or (must_ask and not args.prompt and self._shows_widgets()):
+            self._show_form(client_id or "", env, args.auth)
+            return None
+        if must_ask:
+            client_id, secret = self._prompt(client_id)
+        return self._login(client_id, secret, env, base_url, args.auth)
 
     @line_magic
     def p44_logout(self, line: str = "") -> None:
@@ -267,27 +273,33 @@ class P44Magics(Magics):
         if args.help:
             print(self.p44.__doc__)
             return None
-        try:
-            if cell is None:
-                name, request = None, parse_request_line(args.words)
-            else:
-                if len(args.words) > 1:
-                    raise P44UsageError(
-                        f"%%p44 takes at most one NAME on its line, got {' '.join(args.words)!r}.",
-                        hint="Put the request on the next line of the cell.",
-                    )
-                name = args.words[0] if args.words else None
-                if name is not None and not name.isidentifier():
-                    raise P44UsageError(f"{name!r} is not a valid variable name for the result.")
-                request = parse_request(cell)
-            result = self._run(request, args)
-        except P44Error as error:
-            raise UsageError(str(error)) from None
+        name, result = _shortly(lambda: self._parsed_and_run(args, cell))
         if name is None:
             return result
         self.shell.user_ns[name] = result
         print(f"{name}: {_summary(result)}")
         return None
+
+    def _parsed_and_run(self, args: Any, cell: str | None) -> tuple[str | None, Any]:
+        if cell is None:
+            return None, self._run(parse_request_line(args.words), args)
+        if len(args.words) > 1:
+            raise P44UsageError(
+                f"%%p44 takes at most one NAME on its line, got {' '.join(args.words)!r}.",
+                hint="Put the request on the next line of the cell.",
+            )
+        name = args.words[0] if args.words else None
+        if name is not None:
+            self._check_result_name(name)
+        return name, self._run(parse_request(cell), args)
+
+    def _check_result_name(self, name: str) -> None:
+        if not name.isidentifier():
+            raise P44UsageError(f"{name!r} is not a valid variable name for the result.")
+        if name in self.shell.user_ns_hidden or _IPYTHON_NAME.fullmatch(name):
+            raise P44UsageError(
+                f"{name} is one of IPython's own names; store the result under another name."
+            )
 
     def _run(self, request: HttpRequest, args: Any) -> Any:
         client = self.client
@@ -322,6 +334,22 @@ class P44Magics(Magics):
         if args.tables:
             return tracking_tables(result.value, parse_dates=self.parse_dates)
         return _shown(result.value, raw=args.raw)
+
+
+def _shortly(run: Callable[[], Any]) -> Any:
+    """Run a magic's work; any failure becomes one short UsageError (IPython shows its message
+    and fails the cell). It is raised outside the handler, so it drags no exception chain (and
+    none of the frames or requests in it) along."""
+    try:
+        return run()
+    except P44Error as error:
+        message = str(error)
+    except Exception as error:  # noqa: BLE001 - never a raw traceback out of a magic
+        message = (
+            f"p44_magic failed unexpectedly ({type(error).__name__}); nothing more is shown, "
+            "so that no credential can be. Please report it with the cell that caused it."
+        )
+    raise UsageError(message)
 
 
 def _shown(value: Any, raw: bool) -> Any:

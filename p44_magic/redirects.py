@@ -24,16 +24,32 @@ def same_origin(url: httpx.URL, origin: httpx.URL) -> bool:
 def url_on_origin(target: str, base_url: str, origin: httpx.URL) -> httpx.URL:
     """An absolute URL for a path or URL on the configured origin; other hosts are refused."""
     if target.startswith(("http://", "https://")):
-        url = httpx.URL(target)
+        url = parsed_url(target)
         if not same_origin(url, origin):
             raise P44UsageError(
-                f"Refusing {url.scheme}://{url.host}: requests go only to {base_url}.",
+                f"Refusing {_origin_text(url)}: requests go only to {_origin_text(origin)}.",
                 hint="Use a path such as /api/v4/... (the token is sent only to your host).",
             )
         return url
     if not target.startswith("/"):
         target = "/" + target
-    return httpx.URL(base_url + target)
+    return parsed_url(base_url + target)
+
+
+def _origin_text(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
+
+
+def parsed_url(text: str) -> httpx.URL:
+    """``httpx.URL(text)``, with a URL it cannot read (``https://[]``, a bad IDNA host, a lone
+    surrogate) a short usage error."""
+    try:
+        return httpx.URL(text)
+    except (httpx.InvalidURL, UnicodeError, ValueError) as error:
+        raise P44UsageError(
+            f"{text[:200]!r} is not a URL that can be sent ({type(error).__name__}).",
+            hint="Check the host and the {{name}} values in the path.",
+        ) from None
 
 
 def next_hop(request: httpx.Request, response: httpx.Response) -> httpx.Request:

@@ -25,7 +25,8 @@ from .errors import P44UsageError
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _HEADER = re.compile(r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*)$")
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# No nested quantifiers: a lazy group between \s* runs was cubic on "{{" and many spaces.
+_PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _GRAMMAR = "Write the method and path first, e.g. GET /api/v4/shipments/{{sid}}/tracking/history"
 
@@ -51,6 +52,8 @@ def parse_request_line(words: list[str]) -> HttpRequest:
     """``[METHOD] TARGET`` from a magic line (already split); the method defaults to GET."""
     if not words:
         raise P44UsageError("No request given.", hint=_GRAMMAR)
+    if len(words) == 1 and words[0].upper() in METHODS:
+        raise P44UsageError(f"{words[0]} has no path.", hint=_GRAMMAR)
     if len(words) == 1:
         words = ["GET", words[0]]
     if len(words) > 2:
@@ -119,7 +122,7 @@ def substitute(text: str, namespace: Mapping[str, Any]) -> str:
     """Replace every ``{{name}}`` (or ``{{obj.attr}}``) with the value from ``namespace``."""
 
     def value_of(match: re.Match[str]) -> str:
-        expression = match.group(1)
+        expression = match.group(1).strip()
         if not _NAME.match(expression):
             raise P44UsageError(
                 f"{{{{{expression}}}}} is not a variable name.",
@@ -152,6 +155,39 @@ def substitute_request(request: HttpRequest, namespace: Mapping[str, Any]) -> Ht
         headers=tuple((k, substitute(v, namespace)) for k, v in request.headers),
         body=None if request.body is None else substitute(request.body, namespace),
     )
+
+
+#: Headers the client sets itself: written in a cell they would lie about the body or the host,
+#: or put a credential in the history and the notebook.
+RESERVED_HEADERS = frozenset({"host", "authorization", "content-length", "transfer-encoding"})
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")  # what a header value may hold: printable ASCII
+_TARGET_BAD = re.compile(r"[\x00-\x20\x7f]")
+
+
+def check_request(request: HttpRequest) -> None:
+    """Refuse, before anything is sent, what the wire cannot carry or the client must own:
+    reserved headers, header values that are not printable ASCII, and a target with spaces or
+    control characters (a ``{{name}}`` value holding a newline, say)."""
+    for name, value in request.headers:
+        if name.lower() in RESERVED_HEADERS:
+            raise P44UsageError(
+                f"The header {name} is set by p44_magic itself; remove it from the request.",
+                hint="The token goes in Authorization by itself (log in with %p44_login).",
+            )
+        if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+            bad = next((c for c in str(value) if not _HEADER_VALUE.fullmatch(c)), "?")
+            raise P44UsageError(
+                f"The value of header {name} holds {bad!r}, which cannot be sent in a header "
+                "(header values are printable ASCII).",
+                hint="Percent-encode it, or send it in the body instead.",
+            )
+    bad = _TARGET_BAD.search(request.target)
+    if bad:
+        raise P44UsageError(
+            f"The path holds {bad.group()!r} (a space or control character), which cannot be "
+            "sent in a URL.",
+            hint="Check the {{name}} values used in the path; write spaces as %20.",
+        )
 
 
 def _method(word: str, line: int | None = None) -> str:

@@ -65,7 +65,7 @@ class RetryPolicy:
 def parse_retry_after(value: str) -> float | None:
     """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP date), or None."""
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is True too, but float() refuses it
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

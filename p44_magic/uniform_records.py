@@ -31,10 +31,20 @@ _WHITESPACE = b" \t\r\n"
 _READ_ERRORS = (KeyError, TypeError, IndexError, AttributeError)
 
 
-def shape_of(record: dict[str, Any], top: bool = False) -> Shape:
+MAX_NESTING = 100  # objects in objects, flattened into dotted columns; deeper is refused
+
+
+class TooDeep(RecursionError):
+    """A record nests objects more than MAX_NESTING deep: no dotted columns for that."""
+
+
+def shape_of(record: dict[str, Any], top: bool = False, depth: int = 0) -> Shape:
     """The keys of a record, recursively, in json_normalize's column order."""
+    if depth > MAX_NESTING:
+        raise TooDeep
     items = [
-        (key, shape_of(value) if type(value) is dict else None) for key, value in record.items()
+        (key, shape_of(value, depth=depth + 1) if type(value) is dict else None)
+        for key, value in record.items()
     ]
     if top:  # json_normalize puts a record's plain fields before its nested objects
         items = [i for i in items if i[1] is None] + [i for i in items if i[1] is not None]

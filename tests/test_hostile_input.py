@@ -1,0 +1,187 @@
+"""Hostile answers and careless input (issue 11): each one a short P44Error, over real HTTP.
+
+Every case here was a raw exception, an endless wait or an unbounded message before.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from p44_magic import P44AuthError, P44Error, P44HTTPError, P44UsageError
+from p44_magic.request import HttpRequest, substitute
+from tests.servers import Reply, ScriptedServer, TokenIssuer, client_for, log_in, with_tokens
+
+
+def token_answer(token: str) -> Reply:
+    return Reply(200, {"access_token": token, "expires_in": 43200, "token_type": "BEARER"})
+
+
+@pytest.mark.parametrize("token", ["tok-café", "tok\r\nX-Evil: 1", "tok\x00nul", "tok en"])
+def test_a_token_that_cannot_go_in_a_header_is_refused_at_login(token):
+    with ScriptedServer(lambda got: token_answer(token)) as server, client_for(server) as p44:
+        with pytest.raises(P44AuthError, match="not printable ASCII") as caught:
+            p44.login()
+    assert token not in str(caught.value)
+
+
+def test_deep_json_is_a_short_error_at_login_in_frames_and_with_raw(shell, capsys):
+    deep = "[" * 3000 + "]" * 3000
+    with ScriptedServer(lambda got: Reply(200, deep)) as server, client_for(server) as p44:
+        with pytest.raises(P44AuthError, match="without an access_token"):
+            p44.login()
+    data = with_tokens(Reply(200, deep, headers={"Content-Type": "application/json"}))
+    with ScriptedServer(data) as server, client_for(server) as p44:
+        with pytest.raises(P44Error, match="too deeply"):
+            p44.answer("GET", "/api/v4/deep")
+        with pytest.raises(P44Error, match="too deeply"):
+            p44.frame("GET", "/api/v4/deep")
+        assert log_in(shell, server.base_url).success
+        for cell in ("%p44 GET /api/v4/deep", "%p44 --raw GET /api/v4/deep"):
+            result = shell.run_cell(cell)
+            assert not result.success
+            assert "too deeply" in capsys.readouterr().err
+
+
+def test_objects_nested_too_deeply_to_flatten_are_a_short_error():
+    nested: dict = {"a": 1}
+    for _ in range(150):  # 150 objects deep: the JSON is fine, dotted columns are not
+        nested = {"n": nested}
+    with ScriptedServer(with_tokens(Reply(200, [nested]))) as server, client_for(server) as p44:
+        with pytest.raises(P44UsageError, match="more than 100 deep"):
+            p44.frame("GET", "/api/v4/deep")
+        assert p44.answer("GET", "/api/v4/deep")[0]["n"]["n"]  # the JSON itself is fine
+
+
+def test_a_number_out_of_float_range_is_still_json():
+    body = Reply(200, '[{"big": 1e400}]', headers={"Content-Type": "application/json"})
+    with ScriptedServer(with_tokens(body)) as server, client_for(server) as p44:
+        assert p44.answer("GET", "/api/v4/big") == [{"big": float("inf")}]
+
+
+@pytest.mark.parametrize("value", ["²", "¹", "³", "٣"])
+def test_a_retry_after_of_non_ascii_digits_falls_back_to_backoff(value):
+    issuer = TokenIssuer()
+    answers = iter([Reply(429, {}, headers={"Retry-After": value}), Reply(200, [{"ok": 1}])])
+    with ScriptedServer(with_tokens(lambda got: next(answers), issuer)) as server:
+        with client_for(server, backoff=0.01) as p44:
+            assert p44.answer("GET", "/api/v4/x") == [{"ok": 1}]
+
+
+def test_server_text_in_errors_is_bounded_and_cleaned():
+    body = {
+        "errorMessage": "\x1b[31mred\x1b[0m \x1b]52;c;ZXZpbA==\x07clip " + "x" * 2_000_000,
+        "errors": [{"message": f"item {n}"} for n in range(5000)],
+        "supportReferenceId": "ref\x1b[2J-1",
+    }
+    with ScriptedServer(with_tokens(Reply(400, body))) as server, client_for(server) as p44:
+        with pytest.raises(P44HTTPError) as caught:
+            p44.answer("GET", "/api/v4/x")
+    text = str(caught.value)
+    assert len(text) < 2_000 and len(text.splitlines()) <= 8
+    assert "\x1b" not in text and "\x07" not in text and "ZXZpbA" not in text
+    assert "red clip xxx" in text and "(and 4997 more" in text
+    assert "item 0" in text and "item 3" not in text
+    assert caught.value.support_reference_id == "ref-1"
+
+
+def test_placeholders_are_linear_in_time():
+    body = "{{" + " " * 100_000
+    started = time.monotonic()
+    assert substitute(body, {}) == body
+    assert substitute("{{ " + " " * 50_000 + "x" + " " * 50_000 + "}}", {"x": 7}) == "7"
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("GET /api/v4/x\nHost: evil.example", "Host is set by p44_magic"),
+        ("GET /api/v4/x\nAuthorization: Bearer mine", "Authorization is set by p44_magic"),
+        ("POST /api/v4/x\nContent-Length: 99\n\n{}", "Content-Length is set by p44_magic"),
+        ("GET /api/v4/x\nX-Name: café", "cannot be sent in a header"),
+        ("GET /api/v4/x/{{nl}}", "cannot be sent in a URL"),
+        ("GET /api/v4/x\nX-Id: {{nl}}", "cannot be sent in a header"),
+        ("GET https://[]/api/v4/x", "is not a URL that can be sent"),
+        ("GET /api/v4/x/{{nul}}", "cannot be sent in a URL"),
+    ],
+)
+def test_what_the_wire_cannot_carry_is_refused_before_sending(shell, capsys, cell, message):
+    with ScriptedServer(with_tokens()) as server:
+        assert log_in(shell, server.base_url).success
+        shell.user_ns.update(nl="a\nb", nul="a\x00b")
+        before = len(server.data_calls())
+        result = shell.run_cell("%%p44 --raw\n" + cell)
+        assert not result.success
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+        assert len(server.data_calls()) == before  # nothing was sent
+
+
+def test_the_python_api_refuses_the_same_headers():
+    with ScriptedServer(with_tokens()) as server, client_for(server) as p44:
+        with pytest.raises(P44UsageError, match="Host is set by p44_magic"):
+            p44.answer("GET", "/api/v4/x", headers={"Host": "evil.example"})
+        with pytest.raises(P44UsageError, match="cannot be sent in a header"):
+            p44.call(HttpRequest("GET", "/api/v4/x", (("X-A", "a\rb"),)))
+        assert server.data_calls() == []
+
+
+@pytest.mark.parametrize("name", ["In", "Out", "_", "__", "_i", "_iii", "_i3", "_oh", "_5", "exit"])
+def test_a_cell_may_not_overwrite_ipythons_own_names(shell, capsys, name):
+    with ScriptedServer(with_tokens()) as server:
+        assert log_in(shell, server.base_url).success
+        before = shell.user_ns.get(name)
+        result = shell.run_cell(f"%%p44 {name}\nGET /api/v4/x")
+        assert not result.success
+        assert "one of IPython's own names" in capsys.readouterr().err
+        assert shell.user_ns.get(name) is before and server.data_calls() == []
+
+
+def test_a_method_alone_is_not_sent_as_a_path(shell, capsys):
+    with ScriptedServer(with_tokens()) as server:
+        assert log_in(shell, server.base_url).success
+        assert not shell.run_cell("%p44 GET").success
+        assert "GET has no path" in capsys.readouterr().err
+        assert server.data_calls() == []
+
+
+def test_the_refusal_of_another_origin_names_both_ports():
+    with ScriptedServer(with_tokens()) as server, client_for(server) as p44:
+        with pytest.raises(P44UsageError) as caught:
+            p44.answer("GET", "http://127.0.0.1:1/api/v4/x")
+    assert f"Refusing http://127.0.0.1:1: requests go only to {server.base_url}." in str(
+        caught.value
+    )
+
+
+def test_a_short_error_drags_no_exception_chain(shell, capsys):
+    import sys
+
+    with ScriptedServer(lambda got: Reply(401, {"error": "invalid_client"})) as server:
+        assert not log_in(shell, server.base_url).success
+        error = sys.last_value
+        assert error.__context__ is None and error.__cause__ is None
+        with ScriptedServer(with_tokens(Reply(404, {"errorMessage": "nope"}))) as data:
+            assert log_in(shell, data.base_url).success
+            assert not shell.run_cell("%p44 GET /api/v4/x").success
+            error = sys.last_value
+            assert error.__context__ is None and error.__cause__ is None
+    capsys.readouterr()
+
+
+def test_an_unexpected_failure_in_a_magic_is_one_line(shell, capsys):
+    class Exploding:
+        @property
+        def prop(self):
+            raise RuntimeError("boom with a s3cret inside")
+
+    with ScriptedServer(with_tokens()) as server:
+        assert log_in(shell, server.base_url).success
+        shell.user_ns["x"] = Exploding()
+        result = shell.run_cell("%p44 GET /api/v4/{{x.prop}}")
+        assert not result.success
+        err = capsys.readouterr().err
+        assert "failed unexpectedly (RuntimeError)" in err
+        assert "s3cret" not in err and "Traceback" not in err

@@ -12,9 +12,9 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
-from .auth import MASK
 from .errors import P44Error
 from .gc_pause import gc_paused
+from .scrub import MASK, scrub, scrub_json
 
 _JSON_START = re.compile(rb"\s*[\[{]")  # matched in place: no copy of a large body
 _JSON = msgspec.json.Decoder()  # fastest, and leanest in memory, of the JSON parsers measured
@@ -46,7 +46,9 @@ class Exchange:
         """The answer: JSON as Python objects, text when not JSON, None when empty."""
         if self._body is _UNREAD:
             content_type = self.response_headers.get("content-type", "")
-            self._body = decode_content(self.status_code or 0, content_type, self.content)
+            body = decode_content(self.status_code or 0, content_type, self.content)
+            # An error answer may echo what it was sent; a data answer is the user's own data.
+            self._body = scrub_json(body) if (self.status_code or 0) >= 400 else body
         return self._body
 
     def __repr__(self) -> str:
@@ -80,9 +82,29 @@ def record_answer(exchange: Exchange, response: httpx.Response, elapsed: float) 
     """Keep the answer in the exchange (the request headers as finally sent, masked)."""
     exchange.elapsed = elapsed
     exchange.status_code = response.status_code
-    exchange.response_headers = dict(response.headers)
+    exchange.response_headers = {key: scrub(value) for key, value in response.headers.items()}
     exchange.request_headers = masked_headers(response.request.headers)
-    exchange.content = response.content
+    content = response.content
+    if response.status_code >= 400:  # an error answer may echo a credential: keep it masked
+        content = scrub(content.decode("utf-8", "replace")).encode("utf-8")
+    exchange.content = content
+
+
+def returned_response(response: httpx.Response) -> httpx.Response:
+    """A copy of a response to hand to the caller: its request's credentials masked, and no
+    history (a 401 renewal would put the token exchange there, secret and new token included)."""
+    sent = response.request
+    headers = list(masked_headers(sent.headers).items())
+    request = httpx.Request(sent.method, sent.url, headers=headers, content=sent.content)
+    # The content is decoded already: a Content-Encoding kept here would be applied twice.
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+    return httpx.Response(
+        response.status_code,
+        headers=kept,
+        content=response.content,
+        request=request,
+        extensions={k: v for k, v in response.extensions.items() if k != "network_stream"},
+    )
 
 
 def read_answer(

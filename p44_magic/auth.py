@@ -18,10 +18,10 @@ import httpx
 import msgspec
 
 from .errors import P44AuthError
+from .scrub import MASK, remember
 
 AuthStyle = Literal["basic", "form"]
 AUTH_STYLES: tuple[str, ...] = ("basic", "form")
-MASK = "********"
 
 
 class Secret:
@@ -87,6 +87,8 @@ class TokenHolder(httpx.Auth):
         # the client's timeouts themselves (else a silent token endpoint would hang forever).
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._secret = Secret(client_secret)
+        if self._secret:
+            remember(self._secret.reveal(), client_id)  # masked wherever a server echoes it
         self._lock = threading.Lock()  # held while fetching: single flight
         # (token, generation) as one value; the generation bumps on every new token and tells
         # threads whether someone renewed since they read it.
@@ -235,6 +237,7 @@ class TokenHolder(httpx.Auth):
                 status_code=response.status_code,
                 hint="The URL may not be a project44 API; check --env / --base-url.",
             )
+        remember(token)
         with self._mark_lock:
             self._current = (Secret(token), self._current[1] + 1)
         self._fetched_at = time.monotonic()

@@ -33,6 +33,7 @@ from .answers import (
     masked_headers,
     read_answer,
     record_answer,
+    returned_response,
 )
 from .auth import AuthStyle, Secret, TokenHolder
 from .endpoints import find_endpoint
@@ -274,7 +275,7 @@ class P44Client:
     ) -> Any:
         response = self._exchange(request, notes, progress)
         if wanted.kind == "response":
-            return response
+            return returned_response(response)
         if wanted.kind == "answer":
             body = decode_body(response)
             notes += info_notes(body)

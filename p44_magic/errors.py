@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .scrub import scrub, scrub_json
+
 _STATUS_HINTS = {
     400: "Check the request body and query parameters against the API reference.",
     401: "The API refused a freshly issued token: check the client application's roles in "
@@ -106,7 +108,7 @@ class P44HTTPError(P44Error):
         self.error_message = error_message
         self.messages = messages or []
         self.support_reference_id = support_reference_id
-        self.body = body
+        self.body = scrub_json(body)
         self.attempts = attempts
         head = f"HTTP {status_code} {reason}".rstrip() + f" from {method} {url}"
         if error_message:
@@ -181,11 +183,12 @@ _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u20
 
 
 def server_text(value: Any, limit: int = SERVER_TEXT_LIMIT) -> str | None:
-    """Text a server wrote, made safe to show: escape sequences (ANSI colours, OSC 52
-    clipboard writes) and control characters removed, whitespace folded, cut to ``limit``."""
+    """Text a server wrote, made safe to show: credentials masked (see :mod:`p44_magic.scrub`),
+    escape sequences (ANSI colours, OSC 52 clipboard writes) and control characters removed,
+    whitespace folded, cut to ``limit``."""
     if value is None:
         return None
-    text = str(value)[: limit * 4]
+    text = scrub(str(value)[: limit * 4])
     text = _CONTROLS.sub(" ", _ESCAPES.sub("", text))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

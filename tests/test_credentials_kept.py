@@ -1,0 +1,78 @@
+"""Credentials stay ours (issue 11): what the Python API returns and what a hostile server
+echoes back carry neither the secret nor any token, over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote
+
+import pytest
+
+from p44_magic import P44AuthError, P44HTTPError
+from tests.servers import (
+    CLIENT_ID,
+    SECRET,
+    TOKEN_PATH,
+    Received,
+    Reply,
+    ScriptedServer,
+    TokenIssuer,
+    client_for,
+    log_in,
+    with_tokens,
+)
+
+BASIC = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+
+
+def test_a_returned_response_has_its_token_masked_and_no_token_exchange_in_its_history():
+    issuer = TokenIssuer()
+    with ScriptedServer(with_tokens(None, issuer)) as server, client_for(server) as p44:
+        p44.login()
+        p44.invalidate_token()
+        server.handler = with_tokens(None, issuer, reject={"tok-1-s3cr3t"})
+        response = p44.request("GET", "/api/v4/x")
+    assert response.status_code == 200 and response.json() == [{"ok": True}]
+    assert response.request.headers["authorization"] == "Bearer ********"
+    assert response.history == []
+    seen = repr(response.request.headers) + repr(response.headers) + str(response.extensions)
+    for credential in (SECRET, BASIC, "tok-1-s3cr3t", "tok-2-s3cr3t"):
+        assert credential not in seen
+
+
+def echoing_token_endpoint(got: Received) -> Reply:
+    if got.path == TOKEN_PATH:
+        said = f"{got.headers.get('authorization')} / {got.body.decode()}"
+        return Reply(401, {"error": "invalid_client", "error_description": f"you sent {said}"})
+    return Reply(404, {})
+
+
+@pytest.mark.parametrize("style", ["basic", "form"])
+def test_a_token_endpoint_that_echoes_the_credentials_shows_them_masked(style):
+    with ScriptedServer(echoing_token_endpoint) as server, client_for(server, auth=style) as p44:
+        with pytest.raises(P44AuthError) as caught:
+            p44.login()
+    shown = str(caught.value) + repr(caught.value.error_description)
+    assert "you sent" in shown and "********" in shown
+    for credential in (SECRET, quote(SECRET, safe=""), BASIC):
+        assert credential not in shown
+
+
+def test_a_data_answer_that_echoes_the_token_is_masked_everywhere_it_is_kept(shell, capsys):
+    def echo(got: Received) -> Reply:
+        bearer = got.headers["authorization"]
+        return Reply(403, {"errorMessage": f"no role for {bearer}"}, headers={"X-Echo": bearer})
+
+    issuer = TokenIssuer()
+    with ScriptedServer(with_tokens(echo, issuer)) as server:
+        assert log_in(shell, server.base_url).success
+        assert not shell.run_cell("%p44 GET /api/v4/x").success
+        last = shell.user_ns["_p44_last"]
+        with client_for(server) as p44, pytest.raises(P44HTTPError) as caught:
+            p44.answer("GET", "/api/v4/x")
+    shown = capsys.readouterr().err
+    kept = [shown, repr(last.body), repr(last.response_headers), last.content.decode()]
+    kept += [str(caught.value), repr(caught.value.body)]
+    assert "no role for Bearer ********" in shown
+    for text in kept:
+        assert "s3cr3t" not in text and "tok-" not in text, text

@@ -14,13 +14,11 @@ from __future__ import annotations
 import threading
 import time
 import urllib.request
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import httpx
-import pandas as pd
 
 from . import settings
 from .answers import (
@@ -38,12 +36,13 @@ from .answers import (
 from .auth import AuthStyle, Secret, TokenHolder
 from .endpoints import find_endpoint
 from .environments import TOKEN_PATH, session_place
-from .errors import P44Error, P44HTTPError, P44Warning
+from .errors import P44Error, P44HTTPError
 from .frames import frame_answer, frame_pages, page_collector
-from .paging import PagePlan, PageReader, all_pages
-from .progress import PagesCallback, Progress
+from .paging import DEFAULT_PAGE_LIMIT, PagePlan, PageReader, all_pages
+from .progress import Progress
+from .python_api import LooseArgumentCalls
 from .redirects import MAX_REDIRECTS, next_hop, same_origin, too_many, url_on_origin
-from .request import HttpRequest, check_request, encoded_body, request_of
+from .request import HttpRequest, check_request, encoded_body
 from .retries import RetryPolicy, Target, send_with_retries
 from .transport import ConnectionSlots, DeadlineTransport
 
@@ -52,7 +51,7 @@ NO_PROGRESS = Progress()
 AS_FRAME = Wanted()
 
 
-class P44Client:
+class P44Client(LooseArgumentCalls):
     """A project44 API session: base URL, credentials, token holder and one connection pool.
 
     ``env`` is ``na`` (default), ``eu``, ``sandbox`` or ``demo`` (starts the built-in demo API on
@@ -73,15 +72,13 @@ class P44Client:
         backoff: float = 0.5,
         max_retry_after: float = 60.0,
         max_concurrency: int = 8,
+        max_pages: int = DEFAULT_PAGE_LIMIT,
     ) -> None:
         self.auth_style = settings.auth_style("auth", auth)
         self.timeout = settings.seconds("timeout", timeout)
-        self.policy = RetryPolicy(
-            retries=settings.count("retries", retries),
-            backoff=settings.seconds("backoff", backoff, allow_zero=True),
-            max_retry_after=settings.seconds("max_retry_after", max_retry_after, allow_zero=True),
-        )
-        self.max_concurrency = settings.count("max_concurrency", max_concurrency, minimum=1)
+        self.policy = RetryPolicy(backoff=settings.seconds("backoff", backoff, allow_zero=True))
+        self.max_concurrency = settings.concurrency("max_concurrency", max_concurrency)
+        self.max_pages = DEFAULT_PAGE_LIMIT
         # With a base URL the environment name is not used (the form calls it "custom").
         self.env = settings.environment("env", env or "na") if not base_url else "custom"
         self.base_url, client_id, client_secret = session_place(
@@ -97,8 +94,11 @@ class P44Client:
         self._token_holder = TokenHolder(
             self.base_url + TOKEN_PATH, client_id, Secret(client_secret), auth, self.timeout
         )
+        # The pool is sized at login; a larger max_concurrency set later waits for connections
+        # in ConnectionSlots rather than grow it.
         limits = httpx.Limits(max_connections=max(10, self.max_concurrency * 2))
         self._connection_slot = ConnectionSlots(limits.max_connections, self.timeout)
+        self._deadline = DeadlineTransport(ANSWER_BUDGET_TIMEOUTS * self.timeout, limits)
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(self.timeout),
@@ -106,10 +106,34 @@ class P44Client:
             headers={"Accept": "application/json", "User-Agent": "p44_magic/0.1"},
             limits=limits,
             # Behind a proxy from the environment, httpx's own transport (which honours it).
-            transport=None
-            if urllib.request.getproxies()
-            else DeadlineTransport(ANSWER_BUDGET_TIMEOUTS * self.timeout, limits),
+            transport=None if urllib.request.getproxies() else self._deadline,
         )
+        self.configure(retries=retries, max_retry_after=max_retry_after, max_pages=max_pages)
+
+    def configure(
+        self,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        max_retry_after: float | None = None,
+        max_concurrency: int | None = None,
+        max_pages: int | None = None,
+    ) -> None:
+        """Change a live session's settings (checked as in ``__init__``): from the next request."""
+        if timeout is not None:
+            self.timeout = settings.seconds("timeout", timeout)
+            self._http.timeout = self._token_holder.timeout = httpx.Timeout(self.timeout)
+            self._connection_slot.timeout = self.timeout
+            self._deadline.backend.budget = ANSWER_BUDGET_TIMEOUTS * self.timeout
+        if retries is not None:
+            self.policy = replace(self.policy, retries=settings.count("retries", retries))
+        if max_retry_after is not None:
+            wait = settings.seconds("max_retry_after", max_retry_after, allow_zero=True)
+            self.policy = replace(self.policy, max_retry_after=wait)
+        if max_concurrency is not None:
+            self.max_concurrency = settings.concurrency("max_concurrency", max_concurrency)
+        if max_pages is not None:
+            self.max_pages = settings.count("max_pages", max_pages, minimum=1)
 
     def __repr__(self) -> str:
         return (
@@ -164,88 +188,6 @@ class P44Client:
 
         target = Target("POST", self.base_url + TOKEN_PATH, self._host, self.timeout)
         send_with_retries(self.policy, target, attempt, idempotent=True, notes=[])
-
-    # -- the public calls: one request each, notes given as P44Warnings ------------------------
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        content: str | bytes | None = None,
-    ) -> httpx.Response:
-        """Send one request (token, retries, redirects handled); 4xx/5xx raise P44HTTPError."""
-        request = request_of(method, path, params, json, headers, content)
-        return _warned(self.call(request, Wanted("response")))
-
-    def frame(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        content: str | bytes | None = None,
-        *,
-        record_path: str | None = None,
-        meta: Sequence[str] | str | None = None,
-        all_pages: bool = False,
-        max_pages: int | None = None,
-        parse_dates: bool = True,
-        progress: PagesCallback | None = None,
-        presets: bool = True,
-    ) -> pd.DataFrame | str | None:
-        """Send a request and turn its JSON answer into a DataFrame (see :func:`to_frame`).
-
-        A 204 gives None; a non-JSON answer gives its text. ``all_pages`` joins every page of a
-        ``page``/``pageSize`` (or ``size``) search. For a known endpoint (see
-        :mod:`p44_magic.endpoints`) without ``record_path``, its row list and parent fields are
-        used unless ``presets`` is False; explicit options always win.
-        """
-        request = request_of(method, path, params, json, headers, content)
-        meta = (meta,) if isinstance(meta, str) else tuple(meta or ())
-        wanted = Wanted("frame", all_pages, max_pages, record_path, meta, presets, parse_dates)
-        return _warned(self.call(request, wanted, Progress(pages=progress)))
-
-    def answer(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        content: str | bytes | None = None,
-    ) -> Any:
-        """The parsed answer: JSON as Python objects, text when not JSON, None for no content."""
-        request = request_of(method, path, params, json, headers, content)
-        return _warned(self.call(request, Wanted("answer")))
-
-    def all_pages(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        content: str | bytes | None = None,
-        *,
-        max_pages: int | None = None,
-        progress: PagesCallback | None = None,
-        on_page: Callable[[int, list[Any]], None] | None = None,
-    ) -> dict[str, Any]:
-        """Every page of a ``{paginationInfo, results}`` search joined in page order.
-
-        The first page gives ``paginationInfo.total``; the rest are fetched concurrently (at most
-        ``max_concurrency`` at once). The row count must match ``total`` (unless ``max_pages``
-        cut it short) and any failed page fails the whole call: never partial data.
-        ``on_page(page, results)`` is called with each page's rows, in page order.
-        """
-        request = request_of(method, path, params, json, headers, content)
-        notes: list[str] = []
-        joined = self._pages(request, max_pages, Progress(pages=progress), on_page, notes)
-        return _warned(Result(joined, self.last_exchange, notes))
 
     # -- the one internal entry ------------------------------------------------------------------
 
@@ -323,6 +265,7 @@ class P44Client:
             fetch,
             PageReader(decode_body, on_page),
             max_pages=max_pages,
+            page_limit=self.max_pages,
             max_concurrency=self.max_concurrency,
             progress=progress.pages,
         )
@@ -392,10 +335,3 @@ class P44Client:
             if not same_origin(request.url, self._origin):
                 auth = None  # the token stays with the configured host
         raise too_many(request)
-
-
-def _warned(result: Result) -> Any:
-    """The value, with the notes given to a Python caller as P44Warnings."""
-    for note in result.notes:
-        warnings.warn(note, P44Warning, stacklevel=3)
-    return result.value

@@ -25,6 +25,8 @@ from .request import HttpRequest, parse_request, parse_request_line, substitute_
 from .tracking_tables import tracking_tables
 
 LAST_EXCHANGE_NAME = "_p44_last"
+#: %config values a logged-in client takes from the next request on.
+_LIVE_SETTINGS = ("timeout", "retries", "max_retry_after", "max_concurrency", "max_pages")
 _IPYTHON_NAME = re.compile(r"_+|_i+|_i?\d+|_[iod]h|In|Out|exit|quit|get_ipython")
 _SECRET_HINT = (
     "Put the secret in a variable and pass --client-secret $name, set P44_CLIENT_SECRET, "
@@ -49,7 +51,10 @@ class P44Magics(Magics):
     max_retry_after = Float(60.0, help="Cap on a server's Retry-After wait, seconds.").tag(
         config=True
     )
-    max_concurrency = Int(8, help="Pages fetched at once by --all-pages (1 or more).").tag(
+    max_concurrency = Int(8, help="Pages fetched at once by --all-pages (1 to 64).").tag(
+        config=True
+    )
+    max_pages = Int(1000, help="Most pages one --all-pages fetches without --max-pages.").tag(
         config=True
     )
     parse_dates = Bool(True, help="Turn ISO 8601 timestamp columns into datetimes.").tag(
@@ -66,7 +71,8 @@ class P44Magics(Magics):
         "timeout": settings.seconds,
         "retries": settings.count,
         "max_retry_after": lambda name, value: settings.seconds(name, value, allow_zero=True),
-        "max_concurrency": lambda name, value: settings.count(name, value, minimum=1),
+        "max_concurrency": settings.concurrency,
+        "max_pages": lambda name, value: settings.count(name, value, minimum=1),
     }
 
     @validate(*_checks)
@@ -174,6 +180,7 @@ class P44Magics(Magics):
             retries=self.retries,
             max_retry_after=self.max_retry_after,
             max_concurrency=self.max_concurrency,
+            max_pages=self.max_pages,
         )
         try:
             client.login()
@@ -308,6 +315,7 @@ class P44Magics(Magics):
                 "Not logged in.", hint="Run %p44_login first (or %p44_login --env demo)."
             )
         request = substitute_request(request, self.shell.user_ns)
+        client.configure(**{name: getattr(self, name) for name in _LIVE_SETTINGS})
         if args.dry_run:
             print(_describe(client, request))
             return None

@@ -20,6 +20,7 @@ from .errors import P44Error, P44PagingError, P44UsageError
 from .progress import PagesCallback
 
 DEFAULT_PAGE_SIZE = 100  # when a catalogued search is paged without a page size
+DEFAULT_PAGE_LIMIT = 1000  # pages one --all-pages may fetch unless --max-pages says otherwise
 Fetched = TypeVar("Fetched")
 
 
@@ -42,9 +43,12 @@ class PagePlan:
         try:
             first_page = int(query.get("page", 1))
         except ValueError:
+            first_page = 0
+        if first_page < 1:
             raise P44UsageError(
-                f"--all-pages: page={query.get('page')!r} is not a whole number."
-            ) from None
+                f"--all-pages: page={query.get('page')!r} is not a page number (1, 2, …).",
+                hint="Pages start at 1.",
+            )
         if default_size_key and "pageSize" not in query and "size" not in query:
             query = query.set(default_size_key, str(DEFAULT_PAGE_SIZE))
         size_key = "size" if "size" in query and "pageSize" not in query else "pageSize"
@@ -87,10 +91,15 @@ def all_pages(
     reader: PageReader[Fetched],
     *,
     max_pages: int | None = None,
+    page_limit: int = DEFAULT_PAGE_LIMIT,
     max_concurrency: int = 8,
     progress: PagesCallback | None = None,
 ) -> dict[str, Any]:
-    """Every page joined in page order: ``{paginationInfo: {…, pagesFetched}, results}``."""
+    """Every page joined in page order: ``{paginationInfo: {…, pagesFetched}, results}``.
+
+    ``max_pages`` (the user's --max-pages) fetches only the first pages; without it, a search
+    of more than ``page_limit`` pages is refused before page 2 is sent. Pages are handed to
+    the workers ``max_concurrency`` at a time, never all at once (``total`` is the server's)."""
     first_page = plan.first_page
     first = reader.read(first_page, fetch(first_page))
     info = first.get("paginationInfo") or {}
@@ -100,21 +109,24 @@ def all_pages(
             "--all-pages: the answer has no paginationInfo.total, so the page count is unknown."
         )
     size = plan.page_size(info, len(first["results"]))
-    last_page = max(first_page, math.ceil(total / size))
-    if max_pages is not None:
-        last_page = min(last_page, first_page + max(max_pages, 1) - 1)
+    last_page = _last_page(first_page, total, size, max_pages, page_limit)
     pages = range(first_page + 1, last_page + 1)
     if progress:
         progress(1, len(pages) + 1, reader.rows)
     with ThreadPoolExecutor(max_workers=max_concurrency) as pool:
-        futures = {page: pool.submit(fetch, page) for page in pages}
+        ahead: dict[int, Future] = {}  # a few pages ahead of the reading, never all of them
+        upcoming = iter(pages)
         try:
-            for page, future in futures.items():
-                _read_page(reader, page, future, total, last_page)
+            for page in pages:
+                while (
+                    len(ahead) < 2 * max_concurrency and (nxt := next(upcoming, None)) is not None
+                ):
+                    ahead[nxt] = pool.submit(fetch, nxt)
+                _read_page(reader, page, ahead.pop(page), total, last_page)
                 if progress:
                     progress(len(reader.results), len(pages) + 1, reader.rows)
         except BaseException:
-            for other in futures.values():
+            for other in ahead.values():
                 other.cancel()
             raise
     joined = [row for page in sorted(reader.results) for row in reader.results[page]]
@@ -125,6 +137,23 @@ def all_pages(
             hint="The data changed while paging, or the server pages differently: run again.",
         )
     return {"paginationInfo": {**info, "pagesFetched": len(reader.results)}, "results": joined}
+
+
+def _last_page(
+    first_page: int, total: int, size: int, max_pages: int | None, page_limit: int
+) -> int:
+    """The last page to fetch; more than ``page_limit`` pages without --max-pages is refused."""
+    last_page = max(first_page, math.ceil(total / size))
+    if max_pages is not None:
+        return min(last_page, first_page + max(max_pages, 1) - 1)
+    if last_page - first_page + 1 > page_limit:
+        raise P44PagingError(
+            f"--all-pages: this search has {last_page - first_page + 1:,} pages "
+            f"(paginationInfo.total {total:,}), more than max_pages ({page_limit:,}).",
+            hint="Narrow the search, fetch the first pages with --max-pages N, or raise "
+            "%config P44Magics.max_pages.",
+        )
+    return last_page
 
 
 def _read_page(

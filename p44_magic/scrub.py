@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 MASK = "********"
-_MIN_LENGTH = 6  # shorter values would mask ordinary words
+_MIN_LENGTH = 8  # shorter values would mask ordinary words ("secret", "token")
 _lock = threading.Lock()
 _known: set[str] = set()
 _ordered: list[str] = []  # longest first, so a token inside a longer text goes whole

@@ -24,13 +24,22 @@ def seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
     return number
 
 
-def count(name: str, value: Any, *, minimum: int = 0) -> int:
-    """A whole number of at least ``minimum``."""
+MAX_CONCURRENCY = 64  # requests in flight at once, at most
+
+
+def count(name: str, value: Any, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number of at least ``minimum`` (and at most ``maximum``)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise P44UsageError(f"{name} = {value!r}: it must be a whole number.")
     if value < minimum:
         raise P44UsageError(f"{name} = {value!r}: it must be {minimum} or more.")
+    if maximum is not None and value > maximum:
+        raise P44UsageError(f"{name} = {value!r}: it must be {maximum} or less.")
     return value
+
+
+def concurrency(name: str, value: Any) -> int:
+    return count(name, value, minimum=1, maximum=MAX_CONCURRENCY)
 
 
 def environment(name: str, value: Any) -> str:

@@ -21,12 +21,13 @@ class DeadlineTransport(httpx.HTTPTransport):
 
     def __init__(self, budget: float, limits: httpx.Limits) -> None:
         super().__init__(limits=limits, trust_env=False)
+        self.backend = _DeadlineBackend(budget)  # its budget may change: streams read it live
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_DeadlineBackend(budget),
+            network_backend=self.backend,
         )
 
 
@@ -35,15 +36,15 @@ class _DeadlineBackend(httpcore.SyncBackend):
         self.budget = budget
 
     def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
-        return _DeadlineStream(super().connect_tcp(*args, **kwargs), self.budget)
+        return _DeadlineStream(super().connect_tcp(*args, **kwargs), self)
 
 
 class _DeadlineStream(httpcore.NetworkStream):
     """Counts from the last write (the request) to bound the reads of its answer."""
 
-    def __init__(self, stream: httpcore.NetworkStream, budget: float) -> None:
+    def __init__(self, stream: httpcore.NetworkStream, backend: _DeadlineBackend) -> None:
         self._stream = stream
-        self._budget = budget
+        self._backend = backend
         self._sent_at: float | None = None
         self._received = 0
 
@@ -54,7 +55,7 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         if self._sent_at is not None:
-            allowed = self._budget + self._received / 1e6
+            allowed = self._backend.budget + self._received / 1e6
             remaining = self._sent_at + allowed - time.monotonic()
             if remaining <= 0:
                 raise httpcore.ReadTimeout(f"the answer was not complete within {allowed:.0f} s")
@@ -67,7 +68,7 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._stream.close()
 
     def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._stream.start_tls(*args, **kwargs), self._budget)
+        return _DeadlineStream(self._stream.start_tls(*args, **kwargs), self._backend)
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -84,10 +85,10 @@ class ConnectionSlots:
 
     def __init__(self, connections: int, timeout: float) -> None:
         self._slots = threading.BoundedSemaphore(connections)
-        self._timeout = timeout
+        self.timeout = timeout
 
     def __enter__(self) -> None:
-        if not self._slots.acquire(timeout=self._timeout):
+        if not self._slots.acquire(timeout=self.timeout):
             raise httpx.PoolTimeout("every connection stayed busy")
 
     def __exit__(self, *exc: object) -> None:

@@ -9,9 +9,17 @@ import time
 
 import pytest
 
-from p44_magic import P44AuthError, P44Error, P44HTTPError, P44UsageError
+from p44_magic import P44AuthError, P44Error, P44HTTPError, P44PagingError, P44UsageError
 from p44_magic.request import HttpRequest, substitute
-from tests.servers import Reply, ScriptedServer, TokenIssuer, client_for, log_in, with_tokens
+from tests.servers import (
+    Received,
+    Reply,
+    ScriptedServer,
+    TokenIssuer,
+    client_for,
+    log_in,
+    with_tokens,
+)
 
 
 def token_answer(token: str) -> Reply:
@@ -185,3 +193,52 @@ def test_an_unexpected_failure_in_a_magic_is_one_line(shell, capsys):
         err = capsys.readouterr().err
         assert "failed unexpectedly (RuntimeError)" in err
         assert "s3cret" not in err and "Traceback" not in err
+
+
+def endless_search(total: int):
+    def data(got: Received) -> Reply:
+        return Reply(200, {"paginationInfo": {"total": total}, "results": [{"n": 1}]})
+
+    return data
+
+
+def test_a_huge_paginationinfo_total_is_refused_before_page_two():
+    search = "/api/v4/x/orders/search?page=1&pageSize=1"
+    with ScriptedServer(with_tokens(endless_search(10**12))) as server, client_for(server) as p44:
+        started = time.monotonic()
+        with pytest.raises(P44PagingError, match="more than max_pages") as caught:
+            p44.frame("POST", search, json={}, all_pages=True)
+        assert time.monotonic() - started < 5
+        assert len(server.data_calls()) == 1
+        assert "--max-pages" in str(caught.value) and "P44Magics.max_pages" in str(caught.value)
+        # --max-pages fetches the first pages of it, lazily scheduled
+        frame = p44.frame("POST", search, json={}, all_pages=True, max_pages=3)
+        assert len(frame) == 3 and len(server.data_calls()) == 4
+
+
+def test_a_page_below_one_is_refused_before_sending():
+    with ScriptedServer(with_tokens(endless_search(5))) as server, client_for(server) as p44:
+        for page in ("-20000000", "0", "x"):
+            with pytest.raises(P44UsageError, match="not a page number"):
+                p44.all_pages("POST", f"/api/v4/x/search?page={page}&pageSize=1", json={})
+        assert server.data_calls() == []
+
+
+def test_config_changes_after_login_apply_to_the_next_request(shell, capsys):
+    answers = iter([Reply(503, {}), Reply(200, [{"ok": 1}])])
+    with ScriptedServer(with_tokens(lambda got: next(answers))) as server:
+        assert log_in(shell, server.base_url).success
+        shell.run_cell("%config P44Magics.retries = 0")
+        shell.run_cell("%config P44Magics.max_pages = 2")
+        assert not shell.run_cell("%p44 GET /api/v4/x").success
+        assert "HTTP 503" in capsys.readouterr().err and len(server.data_calls()) == 1
+        server.handler = with_tokens(endless_search(3))
+        cell = "%p44 --all-pages POST /api/v4/x/search?page=1&pageSize=1"
+        assert not shell.run_cell(cell).success
+        assert "more than max_pages (2)" in capsys.readouterr().err
+        server.handler = with_tokens(Reply(200, [], delay=1.0))
+        shell.run_cell("%config P44Magics.timeout = 0.3")
+        started = time.monotonic()
+        assert not shell.run_cell("%p44 GET /api/v4/slow").success
+        assert "No answer within 0.3 s" in capsys.readouterr().err
+        assert time.monotonic() - started < 1.0

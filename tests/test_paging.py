@@ -43,7 +43,7 @@ def test_all_pages_keeps_repeated_parameters_and_refuses_a_bad_page():
         path = "/api/v4/inventory/orders/search?status=A&status=B&page=1&pageSize=100"
         assert len(p44.frame("POST", path, all_pages=True)) == 150
         assert all("status=A&status=B" in r.path for r in server.data_calls())
-        with pytest.raises(P44UsageError, match="not a whole number"):
+        with pytest.raises(P44UsageError, match="is not a page number"):
             p44.all_pages("POST", "/api/v4/inventory/orders/search?page=abc&pageSize=10")
 
 

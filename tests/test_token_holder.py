@@ -108,7 +108,7 @@ def test_32_threads_meeting_a_401_fetch_one_token():
     issuer = TokenIssuer()
     with (
         ScriptedServer(with_tokens(issuer=issuer)) as server,
-        client_for(server, max_concurrency=32) as p44,
+        client_for(server, max_concurrency=32, timeout=10) as p44,  # 32 connects at once
     ):
         assert statuses_after_a_401(p44, server, issuer, 32) == [200] * 32
         assert issuer.fetches == 2

@@ -15,11 +15,11 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
 from . import settings
-from .answers import masked_headers
 from .auth import AUTH_STYLES, Secret
 from .client import P44Client, Wanted
 from .endpoints import endpoints_frame
 from .errors import P44Error, P44UsageError
+from .magic_text import describe_request, status_text, summary
 from .progress import Progress, display_progress
 from .request import HttpRequest, parse_request, parse_request_line, substitute_request
 from .tracking_tables import tracking_tables
@@ -142,17 +142,7 @@ class P44Magics(Magics):
         if self.client is None:
             print("Not logged in. Run %p44_login.")
             return
-        status = self.client.status()
-        age = status["token_age_s"]
-        print(
-            f"base URL:      {status['base_url']}\n"
-            f"client id:     {status['client_id']}\n"
-            f"auth:          {status['auth']}\n"
-            f"token:         {status['token']}"
-            + (f" (age {_duration(age)})" if age is not None else "")
-            + f"\nrequests:      {status['requests']}\n"
-            f"token fetches: {status['token_fetches']}"
-        )
+        print(status_text(self.client.status()))
 
     @line_magic
     def p44_endpoints(self, line: str = "") -> Any:
@@ -284,7 +274,7 @@ class P44Magics(Magics):
         if name is None:
             return result
         self.shell.user_ns[name] = result
-        print(f"{name}: {_summary(result)}")
+        print(f"{name}: {summary(result)}")
         return None
 
     def _parsed_and_run(self, args: Any, cell: str | None) -> tuple[str | None, Any]:
@@ -317,7 +307,7 @@ class P44Magics(Magics):
         request = substitute_request(request, self.shell.user_ns)
         client.configure(**{name: getattr(self, name) for name in _LIVE_SETTINGS})
         if args.dry_run:
-            print(_describe(client, request))
+            print(describe_request(client.url_for(request.target), request))
             return None
         wanted = Wanted(
             kind="answer" if args.raw or args.tables else "frame",
@@ -372,33 +362,3 @@ def _shown(value: Any, raw: bool) -> Any:
             file=sys.stderr,
         )
     return value
-
-
-def _describe(client: P44Client, request: HttpRequest) -> str:
-    """The request as it would be sent, Authorization masked."""
-    lines = [f"{request.method} {client.url_for(request.target)}"]
-    lines += [f"{key}: {value}" for key, value in masked_headers(request.headers).items()]
-    lines.append("Authorization: Bearer ******** (added when sent)")
-    if request.body:
-        lines += ["", request.body]
-    lines.append("(dry run: nothing was sent)")
-    return "\n".join(lines)
-
-
-def _summary(result: Any) -> str:
-    shape = getattr(result, "shape", None)
-    if shape is not None and len(shape) == 2:
-        return f"{shape[0]} rows × {shape[1]} columns"
-    if result is None:
-        return "no content"
-    return (
-        f"{type(result).__name__} of length {len(result)}"
-        if hasattr(result, "__len__")
-        else type(result).__name__
-    )
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

@@ -36,6 +36,13 @@ def check_base_url(url: str) -> str:
     (the demo API and local test servers).
     """
     parts = urlsplit(url.strip())
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise P44UsageError(
+            f"Base URL {url!r} has a port that is not a number.",
+            hint="Give e.g. --base-url https://na12.api.project44.com or http://127.0.0.1:8000.",
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise P44UsageError(
             f"Base URL {url!r} is not an http(s) URL.",

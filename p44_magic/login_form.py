@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 
+from .auth import Secret
 from .errors import P44Error
 
 #: Dropdown label → environment name; "custom" shows the URL box.
@@ -25,7 +26,7 @@ NO_WIDGETS_TEXT = (
     "This front end cannot show the p44_magic login form (it needs ipywidgets). "
     "Run %p44_login --prompt to be asked for the client id and secret instead."
 )
-LoginCallback = Callable[[str, str, str, str | None], str]  # id, secret, env, base URL → line
+LoginCallback = Callable[[str, Secret, str, str | None], str]  # id, secret, env, base URL → line
 
 
 class LoginForm:
@@ -75,24 +76,44 @@ class LoginForm:
         self.base_url.layout.display = None if custom else "none"
 
     def submit(self) -> None:
-        """Log in with what the form holds; blank the secret whatever happens."""
-        secret = self.secret.value
+        """Log in with what the form holds; blank the secret whatever happens.
+
+        Nothing escapes this handler (an exception would print a traceback whose frames hold
+        the secret, and leave the form stuck on "Logging in…"); the secret travels as a
+        :class:`Secret`, never as a plain string argument.
+        """
+        secret = Secret(self.secret.value)
         self.secret.value = ""
         self.button.disabled = True
         self.status.value = "Logging in…"
         env = self.environment.value
         base_url = self.base_url.value.strip() or None if env == "custom" else None
+        failure = None
         try:
             line = self._login(self.client_id.value.strip(), secret, env, base_url)
         except P44Error as error:
-            self.status.value = _html_line(str(error))
+            failure = str(error)
+        except Exception as error:  # noqa: BLE001 - a widget callback must never raise
+            failure = f"Login failed unexpectedly ({type(error).__name__}); check the fields."
+        del secret
+        if failure is not None:
+            self.status.value = _html_line(failure)
             self.button.disabled = False
             return
-        finally:
-            del secret
-        self.inputs.children = ()
         self.status.value = _html_line(line)
         self.widget.children = (self.status,)
+        self._close_inputs()
+
+    def close(self) -> None:
+        """Close the form: the typed secret leaves the widget models (and any saved state)."""
+        self._close_inputs()
+        self.widget.close()
+
+    def _close_inputs(self) -> None:
+        self.secret.value = ""
+        for widget in (self.client_id, self.secret, self.environment, self.base_url, self.button):
+            widget.close()
+        self.inputs.close()
 
 
 def _html_line(text: str) -> str:

@@ -213,10 +213,8 @@ class P44Magics(Magics):
 
         from .login_form import LoginForm
 
-        def login(form_id: str, secret: str, form_env: str, base_url: str | None) -> str:
-            return self._login(
-                form_id, Secret(secret) if secret else None, form_env, base_url, auth
-            )
+        def login(form_id: str, secret: Secret, form_env: str, base_url: str | None) -> str:
+            return self._login(form_id, secret or None, form_env, base_url, auth)
 
         self.login_form = LoginForm(login, client_id=client_id, env=env)
         display(self.login_form)

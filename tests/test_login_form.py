@@ -78,3 +78,62 @@ def test_prompt_option_asks_even_where_widgets_show(shell, demo, monkeypatch, ca
     monkeypatch.setattr("getpass.getpass", lambda prompt: DEMO_CLIENT_SECRET)
     assert shell.run_cell(f"%p44_login --prompt --base-url {demo.base_url}").success
     assert "Logged in" in capsys.readouterr().out
+
+
+def widget_state_text() -> str:
+    import json
+
+    from ipywidgets import Widget
+
+    return json.dumps(Widget.get_manager_state(drop_defaults=False))
+
+
+def test_form_never_lets_an_exception_escape_and_recovers(shell, capsys):
+    from tests.servers import Reply, ScriptedServer
+
+    shell.run_cell("%xmode Verbose")
+    try:
+        shell.run_cell("%p44_login --form")
+        form = form_of(shell)
+        form.environment.value = "custom"
+        form.client_id.value = "someone"
+        form.base_url.value = "http://127.0.0.1:abc"
+        form.secret.value = "typed-s3cret-value"
+        form.submit()  # raised InvalidURL, with the secret in a frame, before
+        assert "port that is not a number" in form.status.value
+        assert not form.button.disabled and form.secret.value == ""
+        with ScriptedServer(lambda got: Reply(200, "[" * 200_000)) as server:
+            form.base_url.value = server.base_url
+            form.secret.value = "typed-s3cret-value"
+            form.submit()  # a RecursionError before
+            assert "without an access_token" in form.status.value
+            assert not form.button.disabled
+        out = capsys.readouterr()
+        assert "typed-s3cret-value" not in out.out + out.err + form.status.value
+        assert "Traceback" not in out.out + out.err
+    finally:
+        shell.run_cell("%xmode Context")
+
+
+def test_a_secret_typed_but_not_submitted_leaves_the_widget_state_when_the_form_closes(shell):
+    shell.run_cell("%p44_login --form")
+    form = form_of(shell)
+    form.secret.value = "typed-but-never-sent"
+    assert "typed-but-never-sent" in widget_state_text()  # an open form holds what was typed
+    form.close()
+    assert "typed-but-never-sent" not in widget_state_text()
+
+
+def test_after_a_successful_form_login_no_input_widget_is_left_in_the_state(shell, demo):
+    shell.run_cell("%p44_login --form")
+    form = form_of(shell)
+    form.environment.value = "custom"
+    form.base_url.value = demo.base_url
+    form.client_id.value = DEMO_CLIENT_ID
+    form.secret.value = DEMO_CLIENT_SECRET
+    ids = [form.secret.model_id, form.client_id.model_id, form.inputs.model_id]
+    form.submit()
+    assert "Logged in to" in form.status.value
+    state = widget_state_text()
+    assert DEMO_CLIENT_SECRET not in state
+    assert not any(model_id in state for model_id in ids)  # the inputs left the state

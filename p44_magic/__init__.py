@@ -50,10 +50,19 @@ __all__ = [
 
 
 def load_ipython_extension(ipython) -> None:
-    """Register the magics and make ``%config P44Magics`` work."""
+    """Register the magics and make ``%config P44Magics`` work.
+
+    Loaded again (``%reload_ext``), the new magics take over the session of the old ones, so
+    no logged-in client is left behind where ``%p44_logout`` could not reach it.
+    """
     from .magics import P44Magics
 
+    previous = ipython.magics_manager.registry.get("P44Magics")
     magics = P44Magics(shell=ipython, config=ipython.config)
+    if previous is not None:
+        magics.client, previous.client = previous.client, None
+        if previous in ipython.configurables:
+            ipython.configurables.remove(previous)
     ipython.register_magics(magics)
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)

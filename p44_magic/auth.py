@@ -51,6 +51,9 @@ class Secret:
     def __reduce__(self):
         raise TypeError("Secret values cannot be pickled")
 
+    def __getstate__(self):  # serialisers that skip __reduce__ (jsonpickle) ask for this
+        raise TypeError("Secret values cannot be serialised")
+
 
 class TokenHolder(httpx.Auth):
     """Keeps one access token in memory and puts ``Authorization: Bearer …`` on every request.
@@ -106,6 +109,12 @@ class TokenHolder(httpx.Auth):
             f"<TokenHolder client_id={self.client_id!r} style={self.style!r} "
             f"secret={MASK} {state}, {self.token_fetches} fetches>"
         )
+
+    def __getstate__(self):
+        raise TypeError("a TokenHolder holds credentials and cannot be serialised")
+
+    def __reduce__(self):
+        raise TypeError("a TokenHolder holds credentials and cannot be pickled")
 
     def _reject(self, generation: int) -> None:
         """Mark a token generation as rejected; the mark only ever moves forward."""

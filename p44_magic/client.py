@@ -41,7 +41,14 @@ from .frames import frame_answer, frame_pages, page_collector
 from .paging import DEFAULT_PAGE_LIMIT, PagePlan, PageReader, all_pages
 from .progress import Progress
 from .python_api import LooseArgumentCalls
-from .redirects import MAX_REDIRECTS, next_hop, same_origin, too_many, url_on_origin
+from .redirects import (
+    MAX_REDIRECTS,
+    OriginCookiePolicy,
+    next_hop,
+    same_origin,
+    too_many,
+    url_on_origin,
+)
 from .request import HttpRequest, check_request, encoded_body
 from .retries import RetryPolicy, Target, send_with_retries
 from .transport import ConnectionSlots, DeadlineTransport
@@ -108,6 +115,7 @@ class P44Client(LooseArgumentCalls):
             # Behind a proxy from the environment, httpx's own transport (which honours it).
             transport=None if urllib.request.getproxies() else self._deadline,
         )
+        self._http.cookies.jar.set_policy(OriginCookiePolicy(self._origin))
         self.configure(retries=retries, max_retry_after=max_retry_after, max_pages=max_pages)
 
     def configure(
@@ -140,6 +148,12 @@ class P44Client(LooseArgumentCalls):
             f"<P44Client {self.base_url} client_id={self.client_id!r} auth={self.auth_style} "
             f"{'token held' if self._token_holder.has_token else 'no token'}>"
         )
+
+    def __getstate__(self):
+        raise TypeError("a P44Client holds credentials and cannot be serialised")
+
+    def __reduce__(self):
+        raise TypeError("a P44Client holds credentials and cannot be pickled")
 
     def __enter__(self) -> P44Client:
         return self
@@ -332,6 +346,7 @@ class P44Client(LooseArgumentCalls):
             if not response.is_redirect:
                 return response
             request = next_hop(request, response)
+            self._http.cookies.set_cookie_header(request)  # the policy keeps them on our origin
             if not same_origin(request.url, self._origin):
                 auth = None  # the token stays with the configured host
         raise too_many(request)

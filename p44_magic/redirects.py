@@ -3,18 +3,42 @@
 httpx could follow redirects itself, but it would follow a token-endpoint redirect with the
 secret in the body, and it keeps less control over what crosses hosts. Here: at most
 ``MAX_REDIRECTS`` hops; 303 (and 301/302 after a POST) become a GET without a body; the
-``Authorization`` header is never copied, and a hop off the configured origin is sent without
-the token holder at all.
+``Authorization`` header is never copied, a hop off the configured origin is sent without the
+token holder at all, and cookies stay with the configured origin too.
 """
 
 from __future__ import annotations
+
+import http.cookiejar
+from typing import Any
 
 import httpx
 
 from .errors import P44ConnectionError, P44UsageError
 
 MAX_REDIRECTS = 5
-_NOT_COPIED = frozenset({"authorization", "host", "content-length"})
+_NOT_COPIED = frozenset({"authorization", "host", "content-length", "cookie"})
+
+
+class OriginCookiePolicy(http.cookiejar.DefaultCookiePolicy):
+    """Cookies are taken from, and sent to, the configured origin only.
+
+    The standard policy matches cookies by domain and ignores the port and the scheme, so a
+    cookie set by the API would cross with a redirect to another port or to http://.
+    """
+
+    def __init__(self, origin: httpx.URL) -> None:
+        super().__init__()
+        self._origin = origin
+
+    def _ours(self, request: Any) -> bool:
+        return same_origin(httpx.URL(request.get_full_url()), self._origin)
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return self._ours(request) and super().set_ok(cookie, request)
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return self._ours(request) and super().return_ok(cookie, request)
 
 
 def same_origin(url: httpx.URL, origin: httpx.URL) -> bool:

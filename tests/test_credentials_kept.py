@@ -76,3 +76,53 @@ def test_a_data_answer_that_echoes_the_token_is_masked_everywhere_it_is_kept(she
     assert "no role for Bearer ********" in shown
     for text in kept:
         assert "s3cr3t" not in text and "tok-" not in text, text
+
+
+def test_cookies_set_by_the_host_never_cross_to_another_origin():
+    with ScriptedServer(lambda got: Reply(200, [{"elsewhere": True}])) as other:
+        issuer = TokenIssuer()
+
+        def data(got: Received) -> Reply:
+            if got.path == "/api/v4/first":
+                return Reply(200, [{"n": 1}], headers={"Set-Cookie": "sid=s3ssion; Path=/"})
+            if got.path == "/api/v4/same":
+                return Reply(307, headers={"Location": "/api/v4/landed"})
+            if got.path == "/api/v4/landed":
+                return Reply(200, [{"cookie": got.headers.get("cookie")}])
+            return Reply(302, headers={"Location": f"{other.base_url}/api/v4/elsewhere"})
+
+        with ScriptedServer(with_tokens(data, issuer)) as server, client_for(server) as p44:
+            p44.answer("GET", "/api/v4/first")
+            assert p44.answer("GET", "/api/v4/same") == [{"cookie": "sid=s3ssion"}]
+            assert p44.answer("GET", "/api/v4/away") == [{"elsewhere": True}]
+        crossed = other.received[-1]
+    assert "cookie" not in crossed.headers and "authorization" not in crossed.headers
+
+
+def test_no_serialiser_gets_at_the_credentials():
+    import copy
+    import pickle
+
+    from p44_magic import Secret
+
+    with ScriptedServer(with_tokens()) as server, client_for(server) as p44:
+        p44.login()
+        for thing in (p44, p44._token_holder, Secret(SECRET)):
+            for serialise in (pickle.dumps, copy.deepcopy, copy.copy, lambda t: t.__getstate__()):
+                with pytest.raises(TypeError):
+                    serialise(thing)
+
+
+def test_reload_ext_hands_the_session_over_and_logout_reaches_it(shell, capsys):
+    with ScriptedServer(with_tokens()) as server:
+        assert log_in(shell, server.base_url).success
+        old = shell.magics_manager.registry["P44Magics"]
+        client = old.client
+        shell.run_line_magic("reload_ext", "p44_magic")
+        new = shell.magics_manager.registry["P44Magics"]
+        assert new is not old and new.client is client and old.client is None
+        assert [c for c in shell.configurables if type(c).__name__ == "P44Magics"] == [new]
+        assert shell.run_cell("%p44 GET /api/v4/x").success
+        shell.run_cell("%p44_logout")
+        assert not client._token_holder.has_token and new.client is None
+    capsys.readouterr()

@@ -8,6 +8,7 @@ once. ``expires_in`` is deliberately not used to decide when to renew.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import threading
 import time
@@ -24,20 +25,31 @@ AuthStyle = Literal["basic", "form"]
 AUTH_STYLES: tuple[str, ...] = ("basic", "form")
 
 
-class Secret:
-    """A string that never shows itself: repr/str are masked and it refuses to be pickled."""
+def _xor(data: bytes, pad: bytes) -> bytes:
+    return (int.from_bytes(data, "big") ^ int.from_bytes(pad, "big")).to_bytes(len(data), "big")
 
-    __slots__ = ("_value",)
+
+class Secret:
+    """A string that never shows itself: repr/str are masked and it refuses to be pickled.
+
+    It does not even hold the string: only the UTF-8 bytes XOR-ed with a random pad of the same
+    length, so nothing that walks objects (a debugger's locals, a serialiser, a traceback
+    printer) finds the value in it. ``reveal()`` rebuilds it where it goes onto the wire.
+    """
+
+    __slots__ = ("_masked", "_pad")
 
     def __init__(self, value: str | Secret) -> None:
-        self._value = value.reveal() if isinstance(value, Secret) else str(value)
+        data = (value.reveal() if isinstance(value, Secret) else str(value)).encode("utf-8")
+        self._pad = os.urandom(len(data))
+        self._masked = _xor(data, self._pad)
 
     def reveal(self) -> str:
         """The real value: call only where it goes onto the wire."""
-        return self._value
+        return _xor(self._masked, self._pad).decode("utf-8")
 
     def __bool__(self) -> bool:
-        return bool(self._value)
+        return bool(self._masked)
 
     def __repr__(self) -> str:
         return f"Secret('{MASK}')"

@@ -36,7 +36,7 @@ from .answers import (
 from .auth import AuthStyle, Secret, TokenHolder
 from .endpoints import find_endpoint
 from .environments import TOKEN_PATH, session_place
-from .errors import P44Error, P44HTTPError
+from .errors import P44Error, P44HTTPError, clean_failures
 from .frames import frame_answer, frame_pages, page_collector
 from .paging import DEFAULT_PAGE_LIMIT, PagePlan, PageReader, all_pages
 from .progress import Progress
@@ -187,6 +187,7 @@ class P44Client(LooseArgumentCalls):
         """Treat the held token as rejected, so the next request fetches a new one."""
         self._token_holder.invalidate()
 
+    @clean_failures
     def login(self) -> None:
         """Fetch a token now, so wrong credentials fail here and not at the first query."""
 
@@ -205,6 +206,7 @@ class P44Client(LooseArgumentCalls):
 
     # -- the one internal entry ------------------------------------------------------------------
 
+    @clean_failures
     def call(
         self, request: HttpRequest, wanted: Wanted = AS_FRAME, progress: Progress = NO_PROGRESS
     ) -> Result:

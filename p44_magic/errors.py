@@ -6,8 +6,10 @@ status, method, URL and project44's own error fields.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .scrub import scrub, scrub_json
 
@@ -192,3 +194,22 @@ def server_text(value: Any, limit: int = SERVER_TEXT_LIMIT) -> str | None:
     text = _CONTROLS.sub(" ", _ESCAPES.sub("", text))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+Call = TypeVar("Call", bound=Callable[..., Any])
+
+
+def clean_failures(call: Call) -> Call:
+    """Raise a P44Error out of ``call`` without what it dragged along: its traceback (whose frames
+    held the requests and answers, credentials included) and its exception chain."""
+
+    @functools.wraps(call)
+    def clean(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except P44Error as error:
+            failure = error
+        failure.__traceback__ = failure.__context__ = failure.__cause__ = None
+        raise failure  # outside the handler: no new chain either
+
+    return clean  # type: ignore[return-value]

@@ -12,7 +12,7 @@ import httpx
 import pandas as pd
 
 from .answers import Result, Wanted
-from .errors import P44Warning
+from .errors import P44Warning, clean_failures
 from .progress import PagesCallback, Progress
 from .request import request_of
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 class LooseArgumentCalls:
     """Mixed into :class:`~p44_magic.client.P44Client`."""
 
+    @clean_failures
     def request(
         self: P44Client,
         method: str,
@@ -36,6 +37,7 @@ class LooseArgumentCalls:
         request = request_of(method, path, params, json, headers, content)
         return _warned(self.call(request, Wanted("response")))
 
+    @clean_failures
     def frame(
         self: P44Client,
         method: str,
@@ -65,6 +67,7 @@ class LooseArgumentCalls:
         wanted = Wanted("frame", all_pages, max_pages, record_path, meta, presets, parse_dates)
         return _warned(self.call(request, wanted, Progress(pages=progress)))
 
+    @clean_failures
     def answer(
         self: P44Client,
         method: str,
@@ -78,6 +81,7 @@ class LooseArgumentCalls:
         request = request_of(method, path, params, json, headers, content)
         return _warned(self.call(request, Wanted("answer")))
 
+    @clean_failures
     def all_pages(
         self: P44Client,
         method: str,

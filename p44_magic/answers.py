@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,6 +21,8 @@ _JSON_START = re.compile(rb"\s*[\[{]")  # matched in place: no copy of a large b
 _JSON = msgspec.json.Decoder()  # fastest, and leanest in memory, of the JSON parsers measured
 _UNREAD = object()
 DOWNLOAD_PROGRESS_BYTES = 4_000_000  # smaller answers arrive too fast to need a bar
+MB = 1 << 20
+DEFAULT_MAX_ANSWER_MB = 1024  # decoded size of one answer, at most
 
 
 @dataclass
@@ -108,17 +111,26 @@ def returned_response(response: httpx.Response) -> httpx.Response:
 
 
 def read_answer(
-    response: httpx.Response, report: Callable[[int, int], None] | None
+    response: httpx.Response,
+    report: Callable[[int, int], None] | None,
+    max_bytes: int = DEFAULT_MAX_ANSWER_MB * MB,
 ) -> httpx.Response:
-    """Read the whole answer, reporting bytes received for a large one."""
+    """Read the whole answer, reporting bytes received for a large one; an answer that decodes
+    to more than ``max_bytes`` (a gzip bomb, an endless stream) is cut off with a P44Error."""
     total = int(response.headers.get("Content-Length") or 0)
-    if report is None or total < DOWNLOAD_PROGRESS_BYTES:
-        response.read()
+    plain = "content-encoding" not in response.headers
+    if plain and 0 < total <= max_bytes and (report is None or total < DOWNLOAD_PROGRESS_BYTES):
+        response.read()  # h11 holds the body to its Content-Length
         return response
     chunks = []
-    for chunk in response.iter_bytes():
+    received = 0
+    for chunk in decoded_chunks(response):
+        received += len(chunk)
+        if received > max_bytes:
+            raise too_large(max_bytes)
         chunks.append(chunk)
-        report(response.num_bytes_downloaded, total)
+        if report is not None and total >= DOWNLOAD_PROGRESS_BYTES:
+            report(response.num_bytes_downloaded, total)
     headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
     return httpx.Response(
         response.status_code,
@@ -126,6 +138,32 @@ def read_answer(
         content=b"".join(chunks),
         request=response.request,
         extensions=response.extensions,
+    )
+
+
+def decoded_chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body, decoded a megabyte at a time at most: httpx inflates each network read whole,
+    so 200 KB of gzip could become 200 MB at once before any size check."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        yield from response.iter_bytes()
+        return
+    inflate = zlib.decompressobj(zlib.MAX_WBITS | (16 if "gzip" in encoding else 0))
+    try:
+        for raw in response.iter_raw():
+            data = inflate.decompress(raw, MB)
+            while data:
+                yield data
+                data = inflate.decompress(inflate.unconsumed_tail, MB)
+        yield inflate.flush()
+    except zlib.error as error:
+        raise httpx.DecodingError(f"the {encoding} body does not decode") from error
+
+
+def too_large(max_bytes: int) -> P44Error:
+    return P44Error(
+        f"The answer is larger than {max_bytes / MB:,.0f} MB once decoded, so it was cut off.",
+        hint="Narrow the request (page it, filter it), or raise %config P44Magics.max_answer_mb.",
     )
 
 

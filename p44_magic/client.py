@@ -22,6 +22,8 @@ import httpx
 
 from . import settings
 from .answers import (
+    DEFAULT_MAX_ANSWER_MB,
+    MB,
     Exchange,
     Result,
     Wanted,
@@ -80,12 +82,14 @@ class P44Client(LooseArgumentCalls):
         max_retry_after: float = 60.0,
         max_concurrency: int = 8,
         max_pages: int = DEFAULT_PAGE_LIMIT,
+        max_answer_mb: float = DEFAULT_MAX_ANSWER_MB,
     ) -> None:
         self.auth_style = settings.auth_style("auth", auth)
         self.timeout = settings.seconds("timeout", timeout)
         self.policy = RetryPolicy(backoff=settings.seconds("backoff", backoff, allow_zero=True))
         self.max_concurrency = settings.concurrency("max_concurrency", max_concurrency)
         self.max_pages = DEFAULT_PAGE_LIMIT
+        self.max_answer_bytes = DEFAULT_MAX_ANSWER_MB * MB
         # With a base URL the environment name is not used (the form calls it "custom").
         self.env = settings.environment("env", env or "na") if not base_url else "custom"
         self.base_url, client_id, client_secret = session_place(
@@ -116,7 +120,12 @@ class P44Client(LooseArgumentCalls):
             transport=None if urllib.request.getproxies() else self._deadline,
         )
         self._http.cookies.jar.set_policy(OriginCookiePolicy(self._origin))
-        self.configure(retries=retries, max_retry_after=max_retry_after, max_pages=max_pages)
+        self.configure(
+            retries=retries,
+            max_retry_after=max_retry_after,
+            max_pages=max_pages,
+            max_answer_mb=max_answer_mb,
+        )
 
     def configure(
         self,
@@ -126,6 +135,7 @@ class P44Client(LooseArgumentCalls):
         max_retry_after: float | None = None,
         max_concurrency: int | None = None,
         max_pages: int | None = None,
+        max_answer_mb: float | None = None,
     ) -> None:
         """Change a live session's settings (checked as in ``__init__``): from the next request."""
         if timeout is not None:
@@ -142,6 +152,9 @@ class P44Client(LooseArgumentCalls):
             self.max_concurrency = settings.concurrency("max_concurrency", max_concurrency)
         if max_pages is not None:
             self.max_pages = settings.count("max_pages", max_pages, minimum=1)
+        if max_answer_mb is not None:
+            size = settings.megabytes("max_answer_mb", max_answer_mb)
+            self.max_answer_bytes = int(size * MB)
 
     def __repr__(self) -> str:
         return (
@@ -342,7 +355,7 @@ class P44Client(LooseArgumentCalls):
             with self._connection_slot:
                 response = self._http.send(request, auth=auth, stream=True)
                 try:
-                    response = read_answer(response, progress.download)
+                    response = read_answer(response, progress.download, self.max_answer_bytes)
                 finally:
                     response.close()
             if not response.is_redirect:

@@ -26,7 +26,14 @@ from .tracking_tables import tracking_tables
 
 LAST_EXCHANGE_NAME = "_p44_last"
 #: %config values a logged-in client takes from the next request on.
-_LIVE_SETTINGS = ("timeout", "retries", "max_retry_after", "max_concurrency", "max_pages")
+_LIVE_SETTINGS = (
+    "timeout",
+    "retries",
+    "max_retry_after",
+    "max_concurrency",
+    "max_pages",
+    "max_answer_mb",
+)
 _IPYTHON_NAME = re.compile(r"_+|_i+|_i?\d+|_[iod]h|In|Out|exit|quit|get_ipython")
 _SECRET_HINT = (
     "Put the secret in a variable and pass --client-secret $name, set P44_CLIENT_SECRET, "
@@ -54,6 +61,9 @@ class P44Magics(Magics):
     max_concurrency = Int(8, help="Pages fetched at once by --all-pages (1 to 64).").tag(
         config=True
     )
+    max_answer_mb = Float(1024.0, help="Largest answer, in MB once decoded, that is read.").tag(
+        config=True
+    )
     max_pages = Int(1000, help="Most pages one --all-pages fetches without --max-pages.").tag(
         config=True
     )
@@ -73,6 +83,7 @@ class P44Magics(Magics):
         "max_retry_after": lambda name, value: settings.seconds(name, value, allow_zero=True),
         "max_concurrency": settings.concurrency,
         "max_pages": lambda name, value: settings.count(name, value, minimum=1),
+        "max_answer_mb": settings.megabytes,
     }
 
     @validate(*_checks)
@@ -171,6 +182,7 @@ class P44Magics(Magics):
             max_retry_after=self.max_retry_after,
             max_concurrency=self.max_concurrency,
             max_pages=self.max_pages,
+            max_answer_mb=self.max_answer_mb,
         )
         try:
             client.login()

@@ -15,13 +15,18 @@ from .environments import ENVIRONMENT_NAMES, check_base_url
 from .errors import P44UsageError
 
 
-def seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
+def seconds(name: str, value: Any, *, allow_zero: bool = False, unit: str = "seconds") -> float:
     """A finite number of seconds, above 0 (or at least 0 when ``allow_zero``)."""
-    number = _number(name, value)
+    number = _number(name, value, unit)
     if number < 0 or (number == 0 and not allow_zero) or not math.isfinite(number):
         bound = "0 or more" if allow_zero else "more than 0"
-        raise P44UsageError(f"{name} = {value!r}: it must be {bound} seconds.")
+        raise P44UsageError(f"{name} = {value!r}: it must be {bound} {unit}.")
     return number
+
+
+def megabytes(name: str, value: Any) -> float:
+    """A finite number of megabytes above 0."""
+    return seconds(name, value, unit="MB")
 
 
 MAX_CONCURRENCY = 64  # requests in flight at once, at most
@@ -73,7 +78,7 @@ def base_url(name: str, value: Any) -> str:
         raise P44UsageError(f"{name}: {error.message}", hint=error.hint) from None
 
 
-def _number(name: str, value: Any) -> float:
+def _number(name: str, value: Any, unit: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise P44UsageError(f"{name} = {value!r}: it must be a number of seconds.")
+        raise P44UsageError(f"{name} = {value!r}: it must be a number of {unit}.")
     return float(value)

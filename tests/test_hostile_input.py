@@ -242,3 +242,48 @@ def test_config_changes_after_login_apply_to_the_next_request(shell, capsys):
         assert not shell.run_cell("%p44 GET /api/v4/slow").success
         assert "No answer within 0.3 s" in capsys.readouterr().err
         assert time.monotonic() - started < 1.0
+
+
+def test_a_gzip_bomb_is_cut_off_at_max_answer_mb_without_decoding_it_all():
+    import gzip
+    import tracemalloc
+
+    from tests.fault_servers import FaultServer, head_bytes
+
+    bomb = gzip.compress(b"[" + b" " * (200 * 1024 * 1024) + b"]", compresslevel=9)  # ~200 KB
+
+    def send_bomb(conn) -> None:
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        conn.send(head_bytes(200, headers, len(bomb)) + bomb)
+
+    with FaultServer(send_bomb) as server, client_for(server, max_answer_mb=20) as p44:
+        tracemalloc.start()
+        try:
+            with pytest.raises(P44Error, match="larger than 20 MB once decoded") as caught:
+                p44.answer("GET", "/api/v4/bomb")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert "max_answer_mb" in str(caught.value)
+    assert peak < 80 * 1024 * 1024  # never the 200 MB it expands to
+
+
+def test_an_endless_chunked_stream_ends_at_max_answer_mb():
+    from tests.fault_servers import FaultServer
+
+    def endless(conn) -> None:
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        conn.send(b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b" " * 65536
+        deadline = time.monotonic() + 20
+        try:
+            while time.monotonic() < deadline and not conn.server.stopping.is_set():
+                conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except OSError:
+            pass  # the client hung up: what it should do
+
+    with FaultServer(endless) as server, client_for(server, max_answer_mb=5) as p44:
+        started = time.monotonic()
+        with pytest.raises(P44Error, match="larger than 5 MB"):
+            p44.answer("GET", "/api/v4/endless")
+        assert time.monotonic() - started < 10

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -46,6 +45,8 @@ from .python_api import LooseArgumentCalls
 from .redirects import (
     MAX_REDIRECTS,
     OriginCookiePolicy,
+    hop_unreachable,
+    logged_out,
     next_hop,
     same_origin,
     too_many,
@@ -53,7 +54,7 @@ from .redirects import (
 )
 from .request import HttpRequest, check_request, encoded_body
 from .retries import RetryPolicy, Target, send_with_retries
-from .transport import ConnectionSlots, DeadlineTransport
+from .transport import ConnectionSlots, DeadlineTransport, proxy_for
 
 ANSWER_BUDGET_TIMEOUTS = 4  # an answer must be whole within 4 timeouts (+1 s per MB)
 NO_PROGRESS = Progress()
@@ -109,7 +110,8 @@ class P44Client(LooseArgumentCalls):
         # in ConnectionSlots rather than grow it.
         limits = httpx.Limits(max_connections=max(10, self.max_concurrency * 2))
         self._connection_slot = ConnectionSlots(limits.max_connections, self.timeout)
-        self._deadline = DeadlineTransport(ANSWER_BUDGET_TIMEOUTS * self.timeout, limits)
+        budget = ANSWER_BUDGET_TIMEOUTS * self.timeout
+        self._deadline = DeadlineTransport(budget, limits, proxy_for(self._origin))
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(self.timeout),
@@ -117,7 +119,8 @@ class P44Client(LooseArgumentCalls):
             headers={"Accept": "application/json", "User-Agent": "p44_magic/0.1"},
             limits=limits,
             # Behind a proxy from the environment, httpx's own transport (which honours it).
-            transport=None if urllib.request.getproxies() else self._deadline,
+            transport=self._deadline,
+            trust_env=False,  # proxies are ours to choose (proxy_for); no .netrc credentials
         )
         self._http.cookies.jar.set_policy(OriginCookiePolicy(self._origin))
         self.configure(
@@ -352,12 +355,7 @@ class P44Client(LooseArgumentCalls):
         for _ in range(MAX_REDIRECTS + 1):
             with self._counter_lock:
                 self.requests_sent += 1
-            with self._connection_slot:
-                response = self._http.send(request, auth=auth, stream=True)
-                try:
-                    response = read_answer(response, progress.download, self.max_answer_bytes)
-                finally:
-                    response.close()
+            response = self._send_one(request, auth, progress)
             if not response.is_redirect:
                 return response
             request = next_hop(request, response)
@@ -365,3 +363,23 @@ class P44Client(LooseArgumentCalls):
             if not same_origin(request.url, self._origin):
                 auth = None  # the token stays with the configured host
         raise too_many(request)
+
+    def _send_one(
+        self, request: httpx.Request, auth: httpx.Auth | None, progress: Progress
+    ) -> httpx.Response:
+        """One hop: sent, read whole, closed."""
+        with self._connection_slot:
+            try:
+                response = self._http.send(request, auth=auth, stream=True)
+            except RuntimeError:  # httpx: "the client has been closed"
+                if not self._http.is_closed:
+                    raise
+                raise logged_out() from None
+            except httpx.ConnectError:
+                if same_origin(request.url, self._origin):
+                    raise
+                raise hop_unreachable(request.url) from None
+            try:
+                return read_answer(response, progress.download, self.max_answer_bytes)
+            finally:
+                response.close()

@@ -93,6 +93,21 @@ def next_hop(request: httpx.Request, response: httpx.Response) -> httpx.Request:
     )
 
 
+def hop_unreachable(url: httpx.URL) -> P44ConnectionError:
+    return P44ConnectionError(
+        f"The server redirected to {_origin_text(url)}, which could not be reached.",
+        hint="The configured host answered; the address it redirects to is down or wrong.",
+    )
+
+
+def logged_out() -> P44UsageError:
+    return P44UsageError(
+        "The session was logged out (or replaced by a new login) while this request ran; "
+        "nothing more was sent.",
+        hint="Log in again and run the cell again.",
+    )
+
+
 def too_many(request: httpx.Request) -> P44ConnectionError:
     return P44ConnectionError(
         f"Too many redirects (more than {MAX_REDIRECTS}) for {request.method} {request.url}.",

@@ -10,25 +10,45 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.request
 from typing import Any
 
 import httpcore
 import httpx
 
+from .environments import is_loopback
+
 
 class DeadlineTransport(httpx.HTTPTransport):
-    """``httpx.HTTPTransport`` with a total deadline on each answer (no proxy support needed)."""
+    """``httpx.HTTPTransport`` with a total deadline on each answer, through ``proxy`` if given
+    (an HTTPS origin through an HTTP proxy is tunnelled with CONNECT; the deadline holds)."""
 
-    def __init__(self, budget: float, limits: httpx.Limits) -> None:
+    def __init__(self, budget: float, limits: httpx.Limits, proxy: str | None = None) -> None:
         super().__init__(limits=limits, trust_env=False)
         self.backend = _DeadlineBackend(budget)  # its budget may change: streams read it live
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=self.backend,
-        )
+        pool = {
+            "ssl_context": httpx.create_ssl_context(),
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+            "network_backend": self.backend,
+        }
+        if proxy:
+            self._pool = httpcore.HTTPProxy(proxy_url=proxy, **pool)
+        else:
+            self._pool = httpcore.ConnectionPool(**pool)
+
+
+def proxy_for(origin: httpx.URL) -> str | None:
+    """The proxy from the environment for an HTTPS origin, or None: a proxy sees only a CONNECT
+    tunnel, never plain HTTP with credentials in it, and loopback is never proxied."""
+    if origin.scheme != "https" or is_loopback(origin.host):
+        return None
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get("https") or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(origin.host):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 class _DeadlineBackend(httpcore.SyncBackend):

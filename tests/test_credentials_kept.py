@@ -126,3 +126,65 @@ def test_reload_ext_hands_the_session_over_and_logout_reaches_it(shell, capsys):
         shell.run_cell("%p44_logout")
         assert not client._token_holder.has_token and new.client is None
     capsys.readouterr()
+
+
+class RecordingProxy:
+    """A 'proxy' on 127.0.0.1 that records the first line of what each client sends it."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.lines: list[str] = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.lines.append(conn.recv(4096).decode("latin-1").split("\r\n")[0])
+                    conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+@pytest.fixture
+def proxy_everywhere(monkeypatch):
+    proxy = RecordingProxy()
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, proxy.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    yield proxy
+    proxy.close()
+
+
+def test_loopback_is_never_proxied(proxy_everywhere):
+    with ScriptedServer(with_tokens()) as server, client_for(server) as p44:
+        p44.login()
+        assert p44.answer("GET", "/api/v4/x") == [{"ok": True}]
+        assert len(server.data_calls()) == 1
+    assert proxy_everywhere.lines == []  # neither the Basic credentials nor the token went there
+
+
+def test_an_https_host_goes_through_the_proxy_only_as_a_connect_tunnel(proxy_everywhere):
+    from p44_magic import P44Client, P44ConnectionError
+
+    with P44Client(CLIENT_ID, SECRET, base_url="https://api.example.test", timeout=2) as p44:
+        with pytest.raises(P44ConnectionError):
+            p44.login()
+    assert proxy_everywhere.lines and all(
+        line.startswith("CONNECT api.example.test:443 ") for line in proxy_everywhere.lines
+    )

@@ -287,3 +287,31 @@ def test_an_endless_chunked_stream_ends_at_max_answer_mb():
         with pytest.raises(P44Error, match="larger than 5 MB"):
             p44.answer("GET", "/api/v4/endless")
         assert time.monotonic() - started < 10
+
+
+def test_logging_out_during_all_pages_is_one_clear_error():
+    import threading
+
+    def slow_pages(got: Received) -> Reply:
+        rows = [{"n": 1}]
+        return Reply(200, {"paginationInfo": {"total": 20}, "results": rows}, delay=0.2)
+
+    with ScriptedServer(with_tokens(slow_pages)) as server:
+        p44 = client_for(server, max_concurrency=2)
+        threading.Timer(0.5, p44.close).start()
+        with pytest.raises(P44Error) as caught:
+            p44.all_pages("POST", "/api/v4/x/search?page=1&pageSize=1", json={})
+    assert "logged out" in str(caught.value)
+    assert "closed" not in str(caught.value).replace("logged out", "")
+
+
+def test_a_redirect_to_a_dead_port_names_that_address_not_the_configured_host():
+    dead = "http://127.0.0.1:9"  # discard port: nothing listens there
+
+    redirect = Reply(302, headers={"Location": f"{dead}/api/v4/moved"})
+    with ScriptedServer(with_tokens(redirect)) as server, client_for(server) as p44:
+        with pytest.raises(P44Error) as caught:
+            p44.answer("GET", "/api/v4/x")
+    message = str(caught.value)
+    assert "redirected to http://127.0.0.1:9" in message
+    assert server.base_url not in message  # the configured host answered; it is not to blame

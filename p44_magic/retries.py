@@ -130,6 +130,12 @@ def transport_error(error: Exception, target: Target, idempotent: bool) -> P44Er
             f"No {kind} within {target.timeout:g} s for {target.method} {target.url}.",
             hint="The server is slow or unreachable; raise %config P44Magics.timeout or try again.",
         )
+    if isinstance(error, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(error):
+        return P44ConnectionError(
+            f"The TLS certificate of {target.host} is not trusted, so nothing was sent to it.",
+            hint="If your network inspects TLS (a company proxy), point SSL_CERT_FILE at its CA "
+            "bundle (a .pem file) and log in again; otherwise check the base URL.",
+        )
     if isinstance(error, httpx.ConnectError):
         return P44ConnectionError(
             f"Could not connect to {target.host} for {target.method} {target.url}.",

@@ -315,3 +315,28 @@ def test_a_redirect_to_a_dead_port_names_that_address_not_the_configured_host():
     message = str(caught.value)
     assert "redirected to http://127.0.0.1:9" in message
     assert server.base_url not in message  # the configured host answered; it is not to blame
+
+
+def test_an_untrusted_certificate_says_so_and_how_to_trust_one(tmp_path):
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import trustme
+
+    authority = trustme.CA()
+    server = HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base_url = f"https://127.0.0.1:{server.server_address[1]}"
+        with client_for(base_url) as p44, pytest.raises(P44Error) as caught:
+            p44.login()
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = str(caught.value)
+    assert "TLS certificate of 127.0.0.1" in message and "not trusted" in message
+    assert "SSL_CERT_FILE" in message and "is the server running" not in message

@@ -68,7 +68,9 @@ def parsed_url(text: str) -> httpx.URL:
     """``httpx.URL(text)``, with a URL it cannot read (``https://[]``, a bad IDNA host, a lone
     surrogate) a short usage error."""
     try:
-        return httpx.URL(text)
+        url = httpx.URL(text)
+        url.host  # noqa: B018 - decodes an IDNA host (xn--…), which may fail
+        return url
     except (httpx.InvalidURL, UnicodeError, ValueError) as error:
         raise P44UsageError(
             f"{text[:200]!r} is not a URL that can be sent ({type(error).__name__}).",

@@ -134,17 +134,26 @@ def substitute(text: str, namespace: Mapping[str, Any]) -> str:
                 f"{{{{{expression}}}}}: no variable named {head!r} in the notebook.",
                 hint=f"Define it first, e.g. {head} = '...'.",
             )
-        value = namespace[head]
-        for attr in attrs:
-            try:
-                value = getattr(value, attr)
-            except AttributeError:
-                raise P44UsageError(
-                    f"{{{{{expression}}}}}: {head} has no attribute {attr!r}."
-                ) from None
-        return str(value)
+        return _text_of(expression, head, namespace[head], attrs)
 
     return _PLACEHOLDER.sub(value_of, text)
+
+
+def _text_of(expression: str, head: str, value: Any, attrs: list[str]) -> str:
+    """``str(value.a.b)``; an attribute that is missing, or code of the user's that raises while
+    it is read or turned into text, is a usage error naming the placeholder."""
+    failure = None
+    try:
+        for attr in attrs:
+            if not hasattr(value, attr):
+                failure = f"{head} has no attribute {attr!r}."
+                break
+            value = getattr(value, attr)
+        else:
+            return str(value)
+    except Exception as error:  # noqa: BLE001 - the user's property or __str__
+        failure = f"reading it raised {type(error).__name__}."
+    raise P44UsageError(f"{{{{{expression}}}}}: {failure}")
 
 
 def substitute_request(request: HttpRequest, namespace: Mapping[str, Any]) -> HttpRequest:

@@ -98,6 +98,7 @@ class P44Magics(Magics):
         super().__init__(shell=shell, **kwargs)
         self.client: P44Client | None = None
         self.login_form: Any = None  # the last form shown, for inspection
+        self._applied: dict[int, dict[str, Any]] = {}  # the %config values the client has
 
     # -- login ------------------------------------------------------------------------------
 
@@ -315,7 +316,10 @@ class P44Magics(Magics):
                 "Not logged in.", hint="Run %p44_login first (or %p44_login --env demo)."
             )
         request = substitute_request(request, self.shell.user_ns)
-        client.configure(**{name: getattr(self, name) for name in _LIVE_SETTINGS})
+        live = {name: getattr(self, name) for name in _LIVE_SETTINGS}
+        if live != self._applied.get(id(client)):  # only what changed since the last request
+            client.configure(**live)
+            self._applied = {id(client): live}
         if args.dry_run:
             print(describe_request(client.url_for(request.target), request))
             return None

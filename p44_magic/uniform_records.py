@@ -60,8 +60,10 @@ def _nodes(shape: Shape, prefix: str = "", at: tuple[int, ...] = ()) -> Iterator
             yield from _nodes(nested, name, (*at, index))
 
 
-def column_names(shape: Shape) -> list[str]:
-    return [name for name, _, _, nested in _nodes(shape) if nested is None]
+@lru_cache(maxsize=256)
+def column_names(shape: Shape) -> tuple[str, ...]:
+    """The dotted column names of a shape (cached: asked for once per answer)."""
+    return tuple(name for name, _, _, nested in _nodes(shape) if nested is None)
 
 
 def _compile(source: list[str], name: str) -> Callable[[list], list[tuple]]:

@@ -12,14 +12,13 @@ from collections.abc import Callable
 import ipywidgets as widgets
 
 from .auth import Secret
+from .environments import ENVIRONMENT_NAMES
 from .errors import P44Error
 
 #: Dropdown label → environment name; "custom" shows the URL box.
+_LABELS = {"na": "NA production", "eu": "EU production", "sandbox": "Sandbox", "demo": "Demo"}
 ENVIRONMENT_CHOICES = (
-    ("NA production", "na"),
-    ("EU production", "eu"),
-    ("Sandbox", "sandbox"),
-    ("Demo", "demo"),
+    *((_LABELS.get(name, name), name) for name in ENVIRONMENT_NAMES),
     ("Custom URL", "custom"),
 )
 NO_WIDGETS_TEXT = (

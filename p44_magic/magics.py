@@ -18,6 +18,7 @@ from . import settings
 from .auth import AUTH_STYLES, Secret
 from .client import P44Client, Wanted
 from .endpoints import endpoints_frame
+from .environments import ENVIRONMENT_NAMES
 from .errors import P44Error, P44UsageError
 from .magic_text import describe_request, status_text, summary
 from .progress import Progress, display_progress
@@ -104,7 +105,12 @@ class P44Magics(Magics):
 
     @no_var_expand
     @magic_arguments()
-    @argument("--env", help="na (default), eu, sandbox or demo (built-in local demo API).")
+    @argument(
+        "--env",
+        type=str.lower,
+        choices=ENVIRONMENT_NAMES,
+        help="na (default), eu, sandbox or demo (built-in local demo API).",
+    )
     @argument("--base-url", help="Base URL instead of --env (https://, or http:// on loopback).")
     @argument("--client-id", help="Client application id (else $P44_CLIENT_ID).")
     @argument("--client-secret", help="$name of a variable holding the secret.")

@@ -47,26 +47,24 @@ def concurrency(name: str, value: Any) -> int:
     return count(name, value, minimum=1, maximum=MAX_CONCURRENCY)
 
 
+def one_of(name: str, value: Any, choices: tuple[str, ...], what: str) -> str:
+    """One of ``choices``, case-insensitively."""
+    chosen = str(value).strip().lower()
+    if chosen not in choices:
+        raise P44UsageError(
+            f"{name} = {value!r}: unknown {what}.", hint=f"Use one of: {', '.join(choices)}."
+        )
+    return chosen
+
+
 def environment(name: str, value: Any) -> str:
     """One of the environment names, case-insensitively."""
-    env = str(value).strip().lower()
-    if env not in ENVIRONMENT_NAMES:
-        raise P44UsageError(
-            f"{name} = {value!r}: unknown environment.",
-            hint=f"Use one of: {', '.join(ENVIRONMENT_NAMES)}.",
-        )
-    return env
+    return one_of(name, value, ENVIRONMENT_NAMES, "environment")
 
 
 def auth_style(name: str, value: Any) -> str:
     """``basic`` or ``form``."""
-    style = str(value).strip().lower()
-    if style not in AUTH_STYLES:
-        raise P44UsageError(
-            f"{name} = {value!r}: unknown auth style.",
-            hint=f"Use one of: {', '.join(AUTH_STYLES)}.",
-        )
-    return style
+    return one_of(name, value, AUTH_STYLES, "auth style")
 
 
 def base_url(name: str, value: Any) -> str:

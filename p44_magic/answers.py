@@ -15,7 +15,7 @@ import msgspec
 
 from .errors import P44Error
 from .gc_pause import gc_paused
-from .scrub import MASK, scrub, scrub_json
+from .scrub import MASK, scrub
 
 _JSON_START = re.compile(rb"\s*[\[{]")  # matched in place: no copy of a large body
 _JSON = msgspec.json.Decoder()  # fastest, and leanest in memory, of the JSON parsers measured
@@ -49,9 +49,8 @@ class Exchange:
         """The answer: JSON as Python objects, text when not JSON, None when empty."""
         if self._body is _UNREAD:
             content_type = self.response_headers.get("content-type", "")
-            body = decode_content(self.status_code or 0, content_type, self.content)
-            # An error answer may echo what it was sent; a data answer is the user's own data.
-            self._body = scrub_json(body) if (self.status_code or 0) >= 400 else body
+            # An error answer's content is kept scrubbed already (record_answer).
+            self._body = decode_content(self.status_code or 0, content_type, self.content)
         return self._body
 
     def __repr__(self) -> str:

@@ -99,7 +99,7 @@ class P44Magics(Magics):
         super().__init__(shell=shell, **kwargs)
         self.client: P44Client | None = None
         self.login_form: Any = None  # the last form shown, for inspection
-        self._applied: dict[int, dict[str, Any]] = {}  # the %config values the client has
+        self._applied: tuple[int, dict[str, Any]] | None = None  # (client, %config it has)
 
     # -- login ------------------------------------------------------------------------------
 
@@ -323,9 +323,9 @@ class P44Magics(Magics):
             )
         request = substitute_request(request, self.shell.user_ns)
         live = {name: getattr(self, name) for name in _LIVE_SETTINGS}
-        if live != self._applied.get(id(client)):  # only what changed since the last request
+        if (id(client), live) != self._applied:  # only when changed since the last request
             client.configure(**live)
-            self._applied = {id(client): live}
+            self._applied = (id(client), live)
         if args.dry_run:
             print(describe_request(client.url_for(request.target), request))
             return None

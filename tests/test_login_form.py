@@ -10,6 +10,17 @@ def form_of(shell):
     return shell.magics_manager.registry["P44Magics"].login_form
 
 
+def filled_form(shell, base_url: str, secret: str):
+    """%p44_login --form, filled in for a custom URL as a user would (not yet submitted)."""
+    shell.run_cell("%p44_login --form")
+    form = form_of(shell)
+    form.environment.value = "custom"
+    form.base_url.value = base_url
+    form.client_id.value = DEMO_CLIENT_ID
+    form.secret.value = secret
+    return form
+
+
 def test_form_logs_in_clears_the_secret_and_shows_one_line(shell, demo):
     assert shell.run_cell("%p44_login --form").success
     form = form_of(shell)
@@ -29,12 +40,7 @@ def test_form_logs_in_clears_the_secret_and_shows_one_line(shell, demo):
 
 
 def test_form_failure_shows_the_servers_words_and_keeps_the_id(shell, demo):
-    shell.run_cell("%p44_login --form")
-    form = form_of(shell)
-    form.environment.value = "custom"
-    form.base_url.value = demo.base_url
-    form.client_id.value = DEMO_CLIENT_ID
-    form.secret.value = "wrong-secret"
+    form = filled_form(shell, demo.base_url, "wrong-secret")
     form.submit()
     assert "confidential client is invalid" in form.status.value
     assert form.client_id.value == DEMO_CLIENT_ID and form.secret.value == ""
@@ -125,12 +131,7 @@ def test_a_secret_typed_but_not_submitted_leaves_the_widget_state_when_the_form_
 
 
 def test_after_a_successful_form_login_no_input_widget_is_left_in_the_state(shell, demo):
-    shell.run_cell("%p44_login --form")
-    form = form_of(shell)
-    form.environment.value = "custom"
-    form.base_url.value = demo.base_url
-    form.client_id.value = DEMO_CLIENT_ID
-    form.secret.value = DEMO_CLIENT_SECRET
+    form = filled_form(shell, demo.base_url, DEMO_CLIENT_SECRET)
     ids = [form.secret.model_id, form.client_id.model_id, form.inputs.model_id]
     form.submit()
     assert "Logged in to" in form.status.value

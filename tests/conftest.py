@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 import tempfile
 
 import pytest
@@ -35,6 +36,62 @@ def _loopback_only(sock: socket.socket, address, *args, **kwargs):
 
 
 socket.socket.connect = _loopback_only
+
+
+@pytest.fixture(autouse=True)
+def failures_leave_no_credential():
+    """After every test, nothing its failures left reachable holds a credential (issue 11).
+
+    Every P44Error the test created, and ``sys.last_value`` / ``sys.last_traceback`` when the
+    test changed them, are walked (chains, frames and their locals, attributes, responses) for
+    the test secret, the demo secret and every token a test server or the demo issued. So every
+    failure mode the suite provokes is also a secrets test.
+    """
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from p44_magic.demo.auth import DEMO_CLIENT_SECRET, TokenStore
+    from p44_magic.errors import P44Error
+    from tests.credential_walk import TEST_CREDENTIALS, findings
+
+    created: list[P44Error] = []
+    demo_tokens: list[str] = []
+    record_error, issue_token = P44Error.__init__, TokenStore.issue
+
+    def recording_error(self, *args, **kwargs):
+        record_error(self, *args, **kwargs)
+        created.append(self)
+
+    def recording_token(self, client_id):
+        demo_tokens.append(token := issue_token(self, client_id))
+        return token
+
+    P44Error.__init__, TokenStore.issue = recording_error, recording_token
+    last = getattr(sys, "last_value", None)
+    try:
+        yield
+    finally:
+        P44Error.__init__, TokenStore.issue = record_error, issue_token
+    roots: list[object] = [error for error in created if _reached_the_test(error)]
+    if getattr(sys, "last_value", None) is not last:
+        roots += [getattr(sys, "last_value", None), getattr(sys, "last_traceback", None)]
+    credentials = (*TEST_CREDENTIALS, DEMO_CLIENT_SECRET, *demo_tokens)
+    shell = InteractiveShell._instance
+    hits = [
+        f"{type(root).__name__}{hit}"
+        for root in roots
+        for hit in findings(root, shell, credentials)
+    ]
+    assert hits == [], "a failure left a credential reachable"
+
+
+def _reached_the_test(error: BaseException) -> bool:
+    """True for an error never raised, or caught in a test's frame: one the library (or a worker
+    thread's future) caught itself and dropped is unreachable garbage."""
+    caught_in = error.__traceback__
+    return caught_in is None or caught_in.tb_frame.f_code.co_filename.startswith(_TESTS)
+
+
+_TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
 @pytest.fixture(scope="session")

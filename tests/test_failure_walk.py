@@ -9,16 +9,12 @@ responses). It does not enter the IPython shell or the user's namespace: the use
 
 from __future__ import annotations
 
-import sys
-import types
-
-import httpx
 import pytest
 
 from p44_magic import P44Error
+from tests.credential_walk import findings, walk_last_failure
 from tests.servers import (
     CLIENT_ID,
-    SECRET,
     TOKEN_PATH,
     Received,
     Reply,
@@ -28,73 +24,6 @@ from tests.servers import (
     log_in,
     with_tokens,
 )
-
-OURS = "/p44_magic/"  # frames of the library itself: the test's own frames hold what it sent
-CREDENTIALS = (SECRET, "s3cr3t")  # the test secret, and the part of every token issued here
-
-
-def findings(root: object, shell=None, limit: int = 12) -> list[str]:
-    """Paths under ``root`` to text holding a credential."""
-    skip = {id(shell), id(getattr(shell, "user_ns", None)), id(sys.modules)}
-    seen: set[int] = set()
-    found: list[str] = []
-
-    def text_of(value: object) -> str | None:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, bytes | bytearray):
-            return bytes(value).decode("latin-1")
-        return None
-
-    def walk(value: object, path: str, depth: int) -> None:
-        text = text_of(value)
-        if text is not None:
-            if any(credential in text for credential in CREDENTIALS):
-                found.append(path)
-            return
-        if depth > limit or id(value) in seen or id(value) in skip:
-            return
-        if isinstance(value, type | types.ModuleType | types.FunctionType | types.CodeType):
-            return
-        if type(value).__module__.startswith(("IPython", "ipykernel", "_pytest", "pytest")):
-            return
-        seen.add(id(value))
-        children: list[tuple[str, object]] = []
-        if isinstance(value, BaseException):
-            children += [("__context__", value.__context__), ("__cause__", value.__cause__)]
-            children += [("__traceback__", value.__traceback__), ("args", value.args)]
-        if isinstance(value, types.TracebackType):
-            children += [("tb_frame", value.tb_frame), ("tb_next", value.tb_next)]
-        if isinstance(value, types.FrameType) and OURS in value.f_code.co_filename:
-            children += [(f"<{value.f_code.co_name}>.{k}", v) for k, v in value.f_locals.items()]
-        if isinstance(value, httpx.Request):
-            children += [("content", value.content), ("headers", list(value.headers.raw))]
-        if isinstance(value, httpx.Response):
-            children += [("request", value._request), ("history", value.history)]
-        if isinstance(value, dict):
-            children += [(f"[{k!r}]", v) for k, v in value.items()]
-            children += [(f"key {k!r}", k) for k in value]
-        elif isinstance(value, list | tuple | set | frozenset):
-            children += [(f"[{i}]", v) for i, v in enumerate(value)]
-        for name in getattr(value, "__dict__", {}) or {}:
-            children.append((f".{name}", value.__dict__[name]))
-        for cls in type(value).__mro__:
-            for name in getattr(cls, "__slots__", ()):
-                if hasattr(value, name):
-                    children.append((f".{name}", getattr(value, name)))
-        for name, child in children:
-            walk(
-                child,
-                f"{path}{name}" if name.startswith((".", "[")) else f"{path}.{name}",
-                depth + 1,
-            )
-
-    walk(root, "", 0)
-    return found
-
-
-def walk_last_failure(shell) -> list[str]:
-    return findings(sys.last_value, shell) + findings(sys.last_traceback, shell)
 
 
 def wrong_secret(got: Received) -> Reply:

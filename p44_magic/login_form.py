@@ -1,11 +1,13 @@
 """The ipywidgets login form: one function builds the widgets, one handler does the work.
 
-The secret box is blanked as soon as it has been used (success or failure), so no secret stays in
-the widget state that a notebook saves.
+The secret box is blanked as soon as it has been used (success or failure), and the form closes
+its inputs when it expires (``%config P44Magics.login_wait``), so a secret typed but never
+submitted does not stay in the widget state that a notebook saves.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 
@@ -35,8 +37,16 @@ class LoginForm:
     raises :class:`P44Error` whose message is shown in the status line.
     """
 
-    def __init__(self, login: LoginCallback, client_id: str = "", env: str = "na") -> None:
+    def __init__(
+        self,
+        login: LoginCallback,
+        client_id: str = "",
+        env: str = "na",
+        expires_after: float | None = None,
+    ) -> None:
         self._login = login
+        self._lock = threading.Lock()  # a submit and the expiry never run at once
+        self.done = False  # logged in, expired or closed: the inputs are gone
         wide = {"description_width": "8em"}  # room for "Client secret" and "Environment"
         self.client_id = widgets.Text(value=client_id, description="Client ID", style=wide)
         self.secret = widgets.Password(value="", description="Client secret", style=wide)
@@ -63,6 +73,11 @@ class LoginForm:
             # The suggested replacement (observe value) would also fire when the box loses focus.
             warnings.simplefilter("ignore", DeprecationWarning)
             self.secret.on_submit(lambda _: self.submit())
+        self._expiry: threading.Timer | None = None
+        if expires_after is not None:
+            self._expiry = threading.Timer(expires_after, self.expire, args=(expires_after,))
+            self._expiry.daemon = True
+            self._expiry.start()
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict:
         """The widget; a front end that cannot show widgets shows the text instead."""
@@ -81,6 +96,11 @@ class LoginForm:
         the secret, and leave the form stuck on "Logging in…"); the secret travels as a
         :class:`Secret`, never as a plain string argument.
         """
+        with self._lock:
+            if not self.done:
+                self._submit()
+
+    def _submit(self) -> None:
         secret = Secret(self.secret.value)
         self.secret.value = ""
         self.button.disabled = True
@@ -100,19 +120,37 @@ class LoginForm:
             self.button.disabled = False
             return
         self.status.value = _html_line(line)
-        self.widget.children = (self.status,)
-        self._close_inputs()
+        self._finish()
+
+    def expire(self, after: float) -> None:
+        """Nobody logged in within ``after`` seconds: close the inputs and say so."""
+        with self._lock:
+            if not self.done:
+                self.status.value = _html_line(expired_text(after))
+                self._finish()
 
     def close(self) -> None:
         """Close the form: the typed secret leaves the widget models (and any saved state)."""
-        self._close_inputs()
-        self.widget.close()
+        with self._lock:
+            self._finish()
+            self.widget.close()
 
-    def _close_inputs(self) -> None:
+    def _finish(self) -> None:
+        self.done = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self.widget.children = (self.status,)
         self.secret.value = ""
         for widget in (self.client_id, self.secret, self.environment, self.base_url, self.button):
             widget.close()
         self.inputs.close()
+
+
+def expired_text(after: float) -> str:
+    return (
+        f"The login form closed: nobody logged in within {after:g} s "
+        "(%config P44Magics.login_wait). Run %p44_login again."
+    )
 
 
 def _html_line(text: str) -> str:

@@ -72,6 +72,9 @@ class P44Magics(Magics):
         config=True
     )
     progress = Bool(True, help="Show progress while --all-pages fetches pages.").tag(config=True)
+    login_wait = Float(
+        300.0, help="Seconds the login form stays open for a login before it closes."
+    ).tag(config=True)
 
     # Each trait is checked where it is declared: %config prints the short message and keeps
     # the old value.
@@ -85,6 +88,7 @@ class P44Magics(Magics):
         "max_concurrency": settings.concurrency,
         "max_pages": lambda name, value: settings.count(name, value, minimum=1),
         "max_answer_mb": settings.megabytes,
+        "login_wait": settings.seconds,
     }
 
     @validate(*_checks)
@@ -148,7 +152,9 @@ class P44Magics(Magics):
 
     @line_magic
     def p44_logout(self, line: str = "") -> None:
-        """Forget the token and the credentials."""
+        """Forget the token and the credentials (and close a login form still open)."""
+        if self.login_form is not None and not self.login_form.done:
+            self.login_form.close()
         if self.client is not None:
             self.client.close()
             self.client = None
@@ -235,7 +241,11 @@ class P44Magics(Magics):
         def login(form_id: str, secret: Secret, form_env: str, base_url: str | None) -> str:
             return self._login(form_id, secret or None, form_env, base_url, auth)
 
-        self.login_form = LoginForm(login, client_id=client_id, env=env)
+        if self.login_form is not None and not self.login_form.done:
+            self.login_form.close()  # an older form still open would keep its typed secret
+        self.login_form = LoginForm(
+            login, client_id=client_id, env=env, expires_after=self.login_wait
+        )
         display(self.login_form)
 
     def _prompt(self, client_id: str | None) -> tuple[str, Secret]:

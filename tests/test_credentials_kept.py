@@ -188,3 +188,109 @@ def test_an_https_host_goes_through_the_proxy_only_as_a_connect_tunnel(proxy_eve
     assert proxy_everywhere.lines and all(
         line.startswith("CONNECT api.example.test:443 ") for line in proxy_everywhere.lines
     )
+
+
+class TunnellingProxy:
+    """An HTTP proxy on 127.0.0.1 that answers CONNECT for any host by tunnelling to ``target``
+    (a local port), as a corporate proxy tunnels to the real host."""
+
+    def __init__(self, target: int) -> None:
+        import socket
+        import threading
+
+        self.target = target
+        self.connects: list[str] = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += client.recv(4096) or b"\r\n\r\n"
+            self.connects.append(head.decode("latin-1").split("\r\n")[0])
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def _pipe(source, sink) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for end in (source, sink):
+            end.close()
+
+
+def test_the_answer_deadline_holds_behind_a_proxy(monkeypatch, tmp_path):
+    """A server behind the proxy that sends its answer a byte every 0.1 s for 20 s: each read
+    is quick, so only the total deadline (timeout 0.5 s) can end it."""
+    import socket
+    import ssl
+    import threading
+    import time
+
+    import trustme
+
+    from p44_magic import P44Client, P44TimeoutError
+
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("api.example.test").configure_cert(context)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.is_set():
+            try:
+                conn = context.wrap_socket(listener.accept()[0], server_side=True)
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(200):
+                    if stop.wait(0.1):
+                        break
+                    conn.sendall(b"x")
+                conn.close()
+            except OSError:
+                pass
+
+    threading.Thread(target=trickle, daemon=True).start()
+    proxy = TunnellingProxy(listener.getsockname()[1])
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    for name in ("HTTPS_PROXY", "https_proxy"):
+        monkeypatch.setenv(name, proxy.url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        base_url = "https://api.example.test"
+        with P44Client(CLIENT_ID, SECRET, base_url=base_url, timeout=0.5, retries=0) as p44:
+            started = time.monotonic()
+            with pytest.raises(P44TimeoutError):
+                p44.login()
+            took = time.monotonic() - started
+    finally:
+        stop.set()
+        proxy.close()
+        listener.close()
+    assert proxy.connects and proxy.connects[0].startswith("CONNECT api.example.test:443 ")
+    assert took < 5, f"the 0.5 s deadline did not hold behind the proxy ({took:.1f} s)"

@@ -138,3 +138,37 @@ def test_after_a_successful_form_login_no_input_widget_is_left_in_the_state(shel
     state = widget_state_text()
     assert DEMO_CLIENT_SECRET not in state
     assert not any(model_id in state for model_id in ids)  # the inputs left the state
+
+
+def test_a_form_nobody_submits_expires_after_login_wait_and_drops_what_was_typed(shell):
+    import time
+
+    shell.run_cell("%config P44Magics.login_wait = 0.3")
+    shell.run_cell("%p44_login --form")
+    form = form_of(shell)
+    form.secret.value = "typed-and-left-open"
+    ids = [form.secret.model_id, form.client_id.model_id, form.inputs.model_id]
+    deadline = time.monotonic() + 5
+    while not form.done and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert form.done, "the form never expired"
+    assert "nobody logged in within 0.3 s" in form.status.value
+    assert "P44Magics.login_wait" in form.status.value
+    assert form.widget.children == (form.status,)
+    state = widget_state_text()
+    assert "typed-and-left-open" not in state
+    assert not any(model_id in state for model_id in ids)
+    form.submit()  # a click that arrives after the expiry does nothing
+    assert shell.magics_manager.registry["P44Magics"].client is None
+
+
+def test_a_new_form_or_a_logout_closes_the_form_still_open(shell):
+    shell.run_cell("%p44_login --form")
+    first = form_of(shell)
+    first.secret.value = "typed-in-the-first-form"
+    shell.run_cell("%p44_login --form")
+    assert first.done and "typed-in-the-first-form" not in widget_state_text()
+    second = form_of(shell)
+    second.secret.value = "typed-in-the-second-form"
+    shell.run_cell("%p44_logout")
+    assert second.done and "typed-in-the-second-form" not in widget_state_text()

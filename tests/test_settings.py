@@ -17,6 +17,7 @@ BAD_SETTINGS = [
     ("max_concurrency", "0", "P44Magics.max_concurrency = 0: it must be 1 or more."),
     ("max_concurrency", "65", "P44Magics.max_concurrency = 65: it must be 64 or less."),
     ("max_pages", "0", "P44Magics.max_pages = 0: it must be 1 or more."),
+    ("login_wait", "0", "P44Magics.login_wait = 0.0: it must be more than 0 seconds."),
     ("env", "'mars'", "P44Magics.env = 'mars': unknown environment."),
     ("auth", "'both'", "P44Magics.auth = 'both': unknown auth style."),
     ("base_url", "'ftp://example.com'", "P44Magics.base_url: Base URL 'ftp://example.com' is not"),

@@ -35,10 +35,12 @@ from .answers import (
     returned_response,
 )
 from .auth import AuthStyle, Secret, TokenHolder
+from .bulk import DEFAULT_MAX_EACH, BulkCalls
 from .endpoints import find_endpoint
 from .environments import TOKEN_PATH, session_place
-from .errors import P44Error, P44HTTPError, clean_failures
+from .errors import P44Error, P44HTTPError, P44Interrupted, clean_failures
 from .frames import frame_answer, frame_pages, page_collector
+from .pacing import Pacer
 from .paging import DEFAULT_PAGE_LIMIT, PagePlan, PageReader, all_pages
 from .progress import Progress
 from .python_api import LooseArgumentCalls
@@ -61,7 +63,7 @@ NO_PROGRESS = Progress()
 AS_FRAME = Wanted()
 
 
-class P44Client(LooseArgumentCalls):
+class P44Client(LooseArgumentCalls, BulkCalls):
     """A project44 API session: base URL, credentials, token holder and one connection pool.
 
     ``env`` is ``na`` (default), ``eu``, ``sandbox`` or ``demo`` (starts the built-in demo API on
@@ -84,6 +86,8 @@ class P44Client(LooseArgumentCalls):
         max_concurrency: int = 8,
         max_pages: int = DEFAULT_PAGE_LIMIT,
         max_answer_mb: float = DEFAULT_MAX_ANSWER_MB,
+        max_rate: float = 0.0,
+        max_each: int = DEFAULT_MAX_EACH,
     ) -> None:
         self.auth_style = settings.auth_style("auth", auth)
         self.timeout = settings.seconds("timeout", timeout)
@@ -91,6 +95,8 @@ class P44Client(LooseArgumentCalls):
         self.max_concurrency = settings.concurrency("max_concurrency", max_concurrency)
         self.max_pages = DEFAULT_PAGE_LIMIT
         self.max_answer_bytes = DEFAULT_MAX_ANSWER_MB * MB
+        self.max_each = DEFAULT_MAX_EACH
+        self._pacer = Pacer()  # the shared rate gate and max_rate, for every request
         # With a base URL the environment name is not used (the form calls it "custom").
         self.env = settings.environment("env", env or "na") if not base_url else "custom"
         self.base_url, client_id, client_secret = session_place(
@@ -111,7 +117,7 @@ class P44Client(LooseArgumentCalls):
         limits = httpx.Limits(max_connections=max(10, self.max_concurrency * 2))
         self._connection_slot = ConnectionSlots(limits.max_connections, self.timeout)
         budget = ANSWER_BUDGET_TIMEOUTS * self.timeout
-        self._deadline = DeadlineTransport(budget, limits, proxy_for(self._origin))
+        self._deadline = DeadlineTransport(budget, limits, proxy_for(self._origin), self._pacer)
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(self.timeout),
@@ -128,6 +134,8 @@ class P44Client(LooseArgumentCalls):
             max_retry_after=max_retry_after,
             max_pages=max_pages,
             max_answer_mb=max_answer_mb,
+            max_rate=max_rate,
+            max_each=max_each,
         )
 
     def configure(
@@ -139,6 +147,8 @@ class P44Client(LooseArgumentCalls):
         max_concurrency: int | None = None,
         max_pages: int | None = None,
         max_answer_mb: float | None = None,
+        max_rate: float | None = None,
+        max_each: int | None = None,
     ) -> None:
         """Change a live session's settings (checked as in ``__init__``): from the next request."""
         if timeout is not None:
@@ -158,6 +168,12 @@ class P44Client(LooseArgumentCalls):
         if max_answer_mb is not None:
             size = settings.megabytes("max_answer_mb", max_answer_mb)
             self.max_answer_bytes = int(size * MB)
+        if max_rate is not None:
+            rate = settings.seconds("max_rate", max_rate, allow_zero=True, unit="per second")
+            if rate != self._pacer.max_rate:
+                self._pacer.max_rate = rate
+        if max_each is not None:
+            self.max_each = settings.count("max_each", max_each, minimum=1)
 
     def __repr__(self) -> str:
         return (
@@ -229,11 +245,21 @@ class P44Client(LooseArgumentCalls):
         """Send ``request`` as ``wanted`` says; the value, the exchange and every note."""
         notes: list[str] = []
         wanted = self._with_presets(request, wanted)
-        if wanted.all_pages:
-            value = self._paged_value(request, wanted, progress, notes)
-        else:
-            value = self._single_value(request, wanted, progress, notes)
+        value, _ = self._value(request, wanted, progress, notes)
         return Result(value, self.last_exchange, notes)
+
+    def _value(
+        self,
+        request: HttpRequest,
+        wanted: Wanted,
+        progress: Progress,
+        notes: list[str],
+        max_concurrency: int | None = None,
+    ) -> tuple[Any, Any]:
+        """The value ``wanted`` asks for, and the parsed answer it came from."""
+        if wanted.all_pages:
+            return self._paged_value(request, wanted, progress, notes, max_concurrency)
+        return self._single_value(request, wanted, progress, notes)
 
     def _with_presets(self, request: HttpRequest, wanted: Wanted) -> Wanted:
         """A known endpoint's rows and parent fields, unless the caller chose rows."""
@@ -246,14 +272,14 @@ class P44Client(LooseArgumentCalls):
 
     def _single_value(
         self, request: HttpRequest, wanted: Wanted, progress: Progress, notes: list[str]
-    ) -> Any:
+    ) -> tuple[Any, Any]:
         response = self._exchange(request, notes, progress)
         if wanted.kind == "response":
-            return returned_response(response)
+            return returned_response(response), None
         if wanted.kind == "answer":
             body = decode_body(response)
             notes += info_notes(body)
-            return body
+            return body, body
         status, content_type = response.status_code, response.headers.get("Content-Type", "")
         framed = frame_answer(
             response.content,
@@ -263,19 +289,37 @@ class P44Client(LooseArgumentCalls):
             wanted.parse_dates,
         )
         notes += info_notes(framed.answer) + ([framed.note] if framed.note else [])
-        return framed.value
+        return framed.value, framed.answer
 
     def _paged_value(
-        self, request: HttpRequest, wanted: Wanted, progress: Progress, notes: list[str]
-    ) -> Any:
-        collector = page_collector(wanted.record_path, wanted.meta)
+        self,
+        request: HttpRequest,
+        wanted: Wanted,
+        progress: Progress,
+        notes: list[str],
+        max_concurrency: int | None = None,
+    ) -> tuple[Any, Any]:
         if wanted.kind != "frame":
-            return self._pages(request, wanted.max_pages, progress, None, notes)
+            joined = self._pages(request, wanted.max_pages, progress, None, notes, max_concurrency)
+            return joined, joined
+        collector = page_collector(wanted.record_path, wanted.meta)
         on_page = collector.add if collector else None
-        joined = self._pages(request, wanted.max_pages, progress, on_page, notes)
-        framed = frame_pages(joined, collector, wanted.record_path, wanted.meta, wanted.parse_dates)
-        notes += [framed.note] if framed.note else []
-        return framed.value
+
+        def framed_pages(joined: dict[str, Any]) -> Any:
+            framed = frame_pages(
+                joined, collector, wanted.record_path, wanted.meta, wanted.parse_dates
+            )
+            notes.extend([framed.note] if framed.note else [])
+            return framed.value
+
+        try:
+            joined = self._pages(
+                request, wanted.max_pages, progress, on_page, notes, max_concurrency
+            )
+        except P44Interrupted as stop:
+            stop.partial = framed_pages(stop.partial) if stop.partial is not None else None
+            raise
+        return framed_pages(joined), joined
 
     def _pages(
         self,
@@ -284,6 +328,7 @@ class P44Client(LooseArgumentCalls):
         progress: Progress,
         on_page: Callable[[int, list[Any]], None] | None,
         notes: list[str],
+        max_concurrency: int | None = None,
     ) -> dict[str, Any]:
         endpoint = find_endpoint(request.method, request.target)
         plan = PagePlan.of(self.url_for(request.target), None, endpoint and endpoint.paging)
@@ -298,7 +343,7 @@ class P44Client(LooseArgumentCalls):
             PageReader(decode_body, on_page),
             max_pages=max_pages,
             page_limit=self.max_pages,
-            max_concurrency=self.max_concurrency,
+            max_concurrency=max_concurrency or self.max_concurrency,
             progress=progress.pages,
         )
 
@@ -333,7 +378,9 @@ class P44Client(LooseArgumentCalls):
         started = time.monotonic()
         try:
             send = lambda: self._send(built, progress)  # noqa: E731
-            response = send_with_retries(self.policy, target, send, idempotent, notes)
+            response = send_with_retries(
+                self.policy, target, send, idempotent, notes, hold=self._pacer.hold
+            )
         except P44Error as error:
             exchange.error = error.message
             raise

@@ -174,6 +174,19 @@ class P44PagingError(P44Error):
     """``--all-pages`` could not return every row: never partial data silently."""
 
 
+class P44Interrupted(P44Error):
+    """The kernel's interrupt (KeyboardInterrupt) stopped a call of many requests.
+
+    ``done`` of ``total`` requests had finished; ``partial`` holds the rows so far (a DataFrame,
+    or what the call returns), ``None`` when there were none."""
+
+    def __init__(self, done: int, total: int, partial: Any = None) -> None:
+        self.done = done
+        self.total = total
+        self.partial = partial
+        super().__init__(f"Interrupted after {done:,} of {total:,} requests.")
+
+
 class P44Warning(UserWarning):
     """A note for a Python API user: project44's ``infoMessages``, a capped wait, a hint."""
 

@@ -36,7 +36,7 @@ def describe_request(url: Any, request: HttpRequest) -> str:
 def summary(result: Any) -> str:
     shape = getattr(result, "shape", None)
     if shape is not None and len(shape) == 2:
-        return f"{shape[0]} rows × {shape[1]} columns"
+        return f"{shape[0]:,} rows × {shape[1]:,} columns"
     if result is None:
         return "no content"
     return (

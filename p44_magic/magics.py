@@ -16,14 +16,30 @@ from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
 from . import settings
 from .auth import AUTH_STYLES, Secret
+from .bulk import (
+    FAILURES_NAME,
+    PARTIAL_NAME,
+    EachResult,
+    all_failed,
+    check_uses,
+    each_summary,
+    each_values,
+    parse_each,
+)
 from .client import P44Client, Wanted
 from .endpoints import endpoints_frame
 from .environments import ENVIRONMENT_NAMES
-from .errors import P44Error, P44UsageError
+from .errors import P44Error, P44Interrupted, P44UsageError
 from .magic_text import describe_request, status_text, summary
 from .progress import Progress, display_progress
-from .request import HttpRequest, parse_request, parse_request_line, substitute_request
-from .tracking_tables import tracking_tables
+from .request import (
+    HttpRequest,
+    lookup,
+    parse_request,
+    parse_request_line,
+    substitute_request,
+)
+from .tracking_tables import joined_tables, tracking_tables
 
 LAST_EXCHANGE_NAME = "_p44_last"
 #: %config values a logged-in client takes from the next request on.
@@ -34,6 +50,8 @@ _LIVE_SETTINGS = (
     "max_concurrency",
     "max_pages",
     "max_answer_mb",
+    "max_rate",
+    "max_each",
 )
 _IPYTHON_NAME = re.compile(r"_+|_i+|_i?\d+|_[iod]h|In|Out|exit|quit|get_ipython")
 _SECRET_HINT = (
@@ -72,6 +90,12 @@ class P44Magics(Magics):
         config=True
     )
     progress = Bool(True, help="Show progress while --all-pages fetches pages.").tag(config=True)
+    max_rate = Float(
+        0.0, help="Most requests started per second, across threads (0: no limit)."
+    ).tag(config=True)
+    max_each = Int(10_000, help="Most distinct values one --each sends requests for.").tag(
+        config=True
+    )
     login_wait = Float(
         300.0, help="Seconds the login form stays open for a login before it closes."
     ).tag(config=True)
@@ -89,6 +113,10 @@ class P44Magics(Magics):
         "max_pages": lambda name, value: settings.count(name, value, minimum=1),
         "max_answer_mb": settings.megabytes,
         "login_wait": settings.seconds,
+        "max_rate": lambda name, value: settings.seconds(
+            name, value, allow_zero=True, unit="per second"
+        ),
+        "max_each": lambda name, value: settings.count(name, value, minimum=1),
     }
 
     @validate(*_checks)
@@ -266,6 +294,12 @@ class P44Magics(Magics):
     @argument("--max-pages", type=int, help="With --all-pages: fetch at most N pages.")
     @argument("--tables", action="store_true", help="A tracking answer as linked tables.")
     @argument("--no-presets", action="store_true", help="Ignore the catalogue's row presets.")
+    @argument(
+        "--each",
+        metavar="NAME=VARIABLE",
+        help="One request per value of the list VARIABLE, {{NAME}} replaced by each.",
+    )
+    @argument("--strict", action="store_true", help="With --each: any failure fails the cell.")
     @argument("--dry-run", action="store_true", help="Show the request; send nothing.")
     @argument("-h", "--help", action="store_true", help="Show this help and examples.")
     @line_cell_magic
@@ -298,10 +332,22 @@ class P44Magics(Magics):
             print(self.p44.__doc__)
             return None
         name, result = _shortly(lambda: self._parsed_and_run(args, cell))
+        if isinstance(result, EachResult):
+            return self._each_done(name, result, tables=args.tables)
         if name is None:
             return result
         self.shell.user_ns[name] = result
         print(f"{name}: {summary(result)}")
+        return None
+
+    def _each_done(self, name: str | None, each: EachResult, tables: bool) -> Any:
+        """Keep the failures, print the summary line; the joined result is the cell's."""
+        self.shell.user_ns[FAILURES_NAME] = each.failures
+        line = each_summary(each, summary(each.frame) if not tables else "tables")
+        print(f"{name}: {line}" if name else line)
+        if name is None:
+            return each.frame
+        self.shell.user_ns[name] = each.frame
         return None
 
     def _parsed_and_run(self, args: Any, cell: str | None) -> tuple[str | None, Any]:
@@ -331,14 +377,15 @@ class P44Magics(Magics):
             raise P44UsageError(
                 "Not logged in.", hint="Run %p44_login first (or %p44_login --env demo)."
             )
-        request = substitute_request(request, self.shell.user_ns)
+        each = self._each_of(request, args)
+        if each is None:
+            request = substitute_request(request, self.shell.user_ns)
         live = {name: getattr(self, name) for name in _LIVE_SETTINGS}
         if (id(client), live) != self._applied:  # only when changed since the last request
             client.configure(**live)
             self._applied = (id(client), live)
         if args.dry_run:
-            print(describe_request(client.url_for(request.target), request))
-            return None
+            return self._dry_run(client, request, each, args)
         wanted = Wanted(
             kind="answer" if args.raw or args.tables else "frame",
             all_pages=args.all_pages,
@@ -349,19 +396,80 @@ class P44Magics(Magics):
             parse_dates=self.parse_dates,
         )
         progress = (
-            display_progress(self._shows_widgets(), pages=args.all_pages)
+            display_progress(self._shows_widgets(), pages=args.all_pages, each=bool(each))
             if self.progress
             else Progress()
         )
         try:
-            result = client.call(request, wanted, progress)
+            result = self._call(client, request, each, wanted, progress, args)
         finally:
             self.shell.user_ns[LAST_EXCHANGE_NAME] = client.last_exchange
         for note in result.notes:
             print(note, file=sys.stderr)
+        if each is not None:
+            return self._joined(result.value, args)
         if args.tables:
             return tracking_tables(result.value, parse_dates=self.parse_dates)
         return _shown(result.value, raw=args.raw)
+
+    def _call(
+        self,
+        client: P44Client,
+        request: HttpRequest,
+        each: tuple[str, list[Any]] | None,
+        wanted: Wanted,
+        progress: Progress,
+        args: Any,
+    ) -> Any:
+        """One call, or one per value with --each; an interrupt keeps the rows so far."""
+        try:
+            if each is None:
+                return client.call(request, wanted, progress)
+            name, values = each
+            return client.call_each(
+                request,
+                name,
+                values,
+                wanted,
+                progress,
+                namespace=self.shell.user_ns,
+                strict=args.strict,
+                label=args.each,
+            )
+        except P44Interrupted as stop:
+            self.shell.user_ns[PARTIAL_NAME] = stop.partial
+            message = f"{stop.message.rstrip('.')}; the rows so far are in {PARTIAL_NAME}."
+        raise P44Error(message)
+
+    def _dry_run(
+        self, client: P44Client, request: HttpRequest, each: tuple[str, list[Any]] | None, args: Any
+    ) -> None:
+        """The request as it would be sent (with --each: the first value's)."""
+        if each is not None:
+            name, values = each
+            request = substitute_request(request, {**self.shell.user_ns, name: values[0]})
+        print(describe_request(client.url_for(request.target), request))
+        if each is not None and len(each[1]) > 1:
+            print(f"(the first of {len(each[1]):,} requests, one per value of {args.each})")
+
+    def _each_of(self, request: HttpRequest, args: Any) -> tuple[str, list[Any]] | None:
+        """``--each NAME=VARIABLE``: the name and the distinct values; nothing sent yet."""
+        if not args.each:
+            return None
+        name, variable = parse_each(args.each)
+        label = f"{name}={variable}"
+        check_uses(request, name, label)
+        found = lookup(variable, self.shell.user_ns, f"--each {label}")
+        return name, each_values(found, label, self.max_each)
+
+    def _joined(self, each: EachResult, args: Any) -> EachResult:
+        if args.tables:
+            parts = [(v, tracking_tables(a, self.parse_dates)) for v, a in each.answers.items()]
+            each.frame = joined_tables(each.name, parts)
+        if not len(each.answers) and len(each.failures):
+            self.shell.user_ns[FAILURES_NAME] = each.failures
+            raise all_failed(each.name, each)
+        return each
 
 
 def _shortly(run: Callable[[], Any]) -> Any:
@@ -372,6 +480,8 @@ def _shortly(run: Callable[[], Any]) -> Any:
         return run()
     except P44Error as error:
         message = str(error)
+    except KeyboardInterrupt:  # its traceback's frames hold the requests, token included
+        message = "Interrupted; nothing was returned."
     except Exception as error:  # noqa: BLE001 - never a raw traceback out of a magic
         message = (
             f"p44_magic failed unexpectedly ({type(error).__name__}); nothing more is shown, "

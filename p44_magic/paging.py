@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import httpx
 
-from .errors import P44Error, P44PagingError, P44UsageError
+from .errors import P44Error, P44Interrupted, P44PagingError, P44UsageError
 from .progress import PagesCallback
+from .workers import Workers, result_of
 
 DEFAULT_PAGE_SIZE = 100  # when a catalogued search is paged without a page size
 DEFAULT_PAGE_LIMIT = 1000  # pages one --all-pages may fetch unless --max-pages says otherwise
@@ -113,10 +114,10 @@ def all_pages(
     pages = range(first_page + 1, last_page + 1)
     if progress:
         progress(1, len(pages) + 1, reader.rows)
-    with ThreadPoolExecutor(max_workers=max_concurrency) as pool:
-        ahead: dict[int, Future] = {}  # a few pages ahead of the reading, never all of them
-        upcoming = iter(pages)
-        try:
+    try:
+        with Workers(max_concurrency) as pool:
+            ahead: dict[int, Future] = {}  # a few pages ahead of the reading, never all of them
+            upcoming = iter(pages)
             for page in pages:
                 while (
                     len(ahead) < 2 * max_concurrency and (nxt := next(upcoming, None)) is not None
@@ -125,18 +126,24 @@ def all_pages(
                 _read_page(reader, page, ahead.pop(page), total, last_page)
                 if progress:
                     progress(len(reader.results), len(pages) + 1, reader.rows)
-        except BaseException:
-            for other in ahead.values():
-                other.cancel()
-            raise
-    joined = [row for page in sorted(reader.results) for row in reader.results[page]]
+    except KeyboardInterrupt:
+        partial = _joined(info, reader)
+        raise P44Interrupted(len(reader.results), len(pages) + 1, partial) from None
+    joined = _joined(info, reader)
     expected = total - (first_page - 1) * size
-    if last_page >= math.ceil(total / size) and len(joined) != expected:
+    if last_page >= math.ceil(total / size) and len(joined["results"]) != expected:
         raise P44PagingError(
-            f"--all-pages: got {len(joined)} rows, but paginationInfo.total promised {expected}.",
+            f"--all-pages: got {len(joined['results'])} rows, but paginationInfo.total promised "
+            f"{expected}.",
             hint="The data changed while paging, or the server pages differently: run again.",
         )
-    return {"paginationInfo": {**info, "pagesFetched": len(reader.results)}, "results": joined}
+    return joined
+
+
+def _joined(info: dict[str, Any], reader: PageReader[Any]) -> dict[str, Any]:
+    """The pages read so far, joined in page order, as one answer."""
+    rows = [row for page in sorted(reader.results) for row in reader.results[page]]
+    return {"paginationInfo": {**info, "pagesFetched": len(reader.results)}, "results": rows}
 
 
 def _last_page(
@@ -161,7 +168,7 @@ def _read_page(
 ) -> None:
     """Wait for one page and read it; a failure names the page and fails the call."""
     try:
-        body = reader.read(page, future.result())
+        body = reader.read(page, result_of(future))
     except P44PagingError:
         raise
     except P44Error as error:

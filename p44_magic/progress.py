@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 PagesCallback = Callable[[int, int, int], None]  # pages done, pages in all, rows so far
 BytesCallback = Callable[[int, int], None]  # bytes received, bytes in all
+EachCallback = Callable[[int, int, int, int], None]  # requests done, in all, rows, failures
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,14 @@ class Progress:
 
     pages: PagesCallback | None = None
     download: BytesCallback | None = None
+    each: EachCallback | None = None
 
 
-def display_progress(notebook: bool, *, pages: bool = True) -> Progress:
-    """Bars for one call: pages (when paging) and the bytes of a large download."""
+def display_progress(notebook: bool, *, pages: bool = True, each: bool = False) -> Progress:
+    """Bars for one call: requests (for --each; its pages and downloads show none), or pages
+    (when paging) and the bytes of a large download."""
+    if each:
+        return Progress(each=each_progress(notebook))
     return Progress(pages_progress(notebook) if pages else None, bytes_progress(notebook))
 
 
@@ -35,6 +40,19 @@ def pages_progress(notebook: bool) -> PagesCallback | None:
 
     def show(done: int, pages: int, rows: int) -> None:
         bar(done, pages, f"pages {done}/{pages}, {rows:,} rows")
+
+    return show
+
+
+def each_progress(notebook: bool) -> EachCallback | None:
+    """Requests done of total, rows and failures, for ``--each``."""
+    bar = _bar(notebook, "requests", vanish=True)  # the summary line takes its place
+    if bar is None:
+        return None
+
+    def show(done: int, total: int, rows: int, failures: int) -> None:
+        failed = f", {failures:,} failed" if failures else ""
+        bar(done, total, f"requests {done:,}/{total:,}, {rows:,} rows{failed}")
 
     return show
 
@@ -51,15 +69,18 @@ def bytes_progress(notebook: bool) -> BytesCallback | None:
     return show
 
 
-def _bar(notebook: bool, title: str) -> Callable[[int, int, str], None] | None:
+def _bar(
+    notebook: bool, title: str, vanish: bool = False
+) -> Callable[[int, int, str], None] | None:
+    """A bar; with ``vanish`` it disappears when the work is done."""
     if notebook:
-        return _widget_bar(title)
+        return _widget_bar(title, vanish)
     if sys.stderr.isatty():
-        return _terminal_bar()
+        return _terminal_bar(vanish=vanish)
     return None
 
 
-def _widget_bar(title: str) -> Callable[[int, int, str], None]:
+def _widget_bar(title: str, vanish: bool = False) -> Callable[[int, int, str], None]:
     import ipywidgets as widgets
     from IPython.display import display
 
@@ -73,22 +94,29 @@ def _widget_bar(title: str) -> Callable[[int, int, str], None]:
                     widgets.Label(value=""),
                 ]
             )
-            display(widgets.HBox(parts))
-        bar, label = parts
+            parts.append(widgets.HBox(parts[:2]))
+            display(parts[2])
+        bar, label = parts[:2]
         bar.max = max(total, 1)
         bar.value = min(done, bar.max)
         label.value = text
         if done >= total:
             bar.bar_style = "success"
+            if vanish:
+                for widget in parts:
+                    widget.close()
 
     return update
 
 
-def _terminal_bar(width: int = 30) -> Callable[[int, int, str], None]:
+def _terminal_bar(width: int = 30, vanish: bool = False) -> Callable[[int, int, str], None]:
     def update(done: int, total: int, text: str) -> None:
         filled = int(width * done / max(total, 1))
+        bar = f"[{'#' * filled}{'-' * (width - filled)}] {text}"
+        if done >= total and vanish:
+            print("\r" + " " * len(bar) + "\r", end="", file=sys.stderr, flush=True)
+            return
         end = "\n" if done >= total else ""
-        bar = "#" * filled + "-" * (width - filled)
-        print(f"\r[{bar}] {text}", end=end, file=sys.stderr, flush=True)
+        print(f"\r{bar}", end=end, file=sys.stderr, flush=True)
 
     return update

@@ -12,8 +12,9 @@ import httpx
 import pandas as pd
 
 from .answers import Result, Wanted
+from .bulk import EachResult, each_values
 from .errors import P44Warning, clean_failures
-from .progress import PagesCallback, Progress
+from .progress import EachCallback, PagesCallback, Progress
 from .request import request_of
 
 if TYPE_CHECKING:
@@ -106,6 +107,42 @@ class LooseArgumentCalls:
         notes: list[str] = []
         joined = self._pages(request, max_pages, Progress(pages=progress), on_page, notes)
         return _warned(Result(joined, self.last_exchange, notes))
+
+    @clean_failures
+    def each(
+        self: P44Client,
+        method: str,
+        path: str,
+        values: Any,
+        *,
+        name: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        content: str | bytes | None = None,
+        record_path: str | None = None,
+        meta: Sequence[str] | str | None = None,
+        all_pages: bool = False,
+        presets: bool = True,
+        parse_dates: bool = True,
+        progress: EachCallback | None = None,
+        strict: bool = False,
+    ) -> EachResult:
+        """One request per distinct value of ``values``, ``{{name}}`` in ``path``, ``json`` /
+        ``content`` and ``headers`` replaced by each; at most ``max_concurrency`` at once.
+
+        Returns an :class:`~p44_magic.bulk.EachResult`: ``.frame`` (every answer's rows in
+        the order of the values, the value first under ``name``), ``.failures`` (one row per
+        value whose request failed; the others carry on) and ``.answers`` (value → parsed
+        answer). ``progress(done, total, rows, failures)`` is called as requests finish.
+        """
+        request = request_of(method, path, params, json, headers, content)
+        distinct = each_values(values, name, self.max_each)
+        meta = (meta,) if isinstance(meta, str) else tuple(meta or ())
+        wanted = Wanted("frame", all_pages, None, record_path, meta, presets, parse_dates)
+        return _warned(
+            self.call_each(request, name, distinct, wanted, Progress(each=progress), strict=strict)
+        )
 
 
 def _warned(result: Result) -> Any:

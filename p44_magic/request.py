@@ -142,6 +142,15 @@ def substitute(text: str, namespace: Mapping[str, Any]) -> str:
 def _text_of(expression: str, head: str, value: Any, attrs: list[str]) -> str:
     """``str(value.a.b)``; an attribute that is missing, or code of the user's that raises while
     it is read or turned into text, is a usage error naming the placeholder."""
+    value = _attribute_of(f"{{{{{expression}}}}}", head, value, attrs)
+    try:
+        return str(value)
+    except Exception as error:  # noqa: BLE001 - the user's __str__
+        failure = f"reading it raised {type(error).__name__}."
+    raise P44UsageError(f"{{{{{expression}}}}}: {failure}")
+
+
+def _attribute_of(label: str, head: str, value: Any, attrs: list[str]) -> Any:
     failure = None
     try:
         for attr in attrs:
@@ -150,10 +159,36 @@ def _text_of(expression: str, head: str, value: Any, attrs: list[str]) -> str:
                 break
             value = getattr(value, attr)
         else:
-            return str(value)
-    except Exception as error:  # noqa: BLE001 - the user's property or __str__
+            return value
+    except Exception as error:  # noqa: BLE001 - the user's property
         failure = f"reading it raised {type(error).__name__}."
-    raise P44UsageError(f"{{{{{expression}}}}}: {failure}")
+    raise P44UsageError(f"{label}: {failure}")
+
+
+def lookup(expression: str, namespace: Mapping[str, Any], label: str) -> Any:
+    """The object ``name`` or ``name.attr.…`` names in ``namespace`` (``label`` names it in
+    errors)."""
+    expression = expression.strip()
+    if not _NAME.match(expression):
+        raise P44UsageError(f"{label}: {expression!r} is not a variable name (or name.attr).")
+    head, *attrs = expression.split(".")
+    if head not in namespace:
+        raise P44UsageError(
+            f"{label}: no variable named {head!r} in the notebook.",
+            hint=f"Define it first, e.g. {head} = [...].",
+        )
+    return _attribute_of(label, head, namespace[head], attrs)
+
+
+def placeholder_names(request: HttpRequest) -> set[str]:
+    """The variable names (``sid`` of ``{{sid.x}}``) the request's placeholders use."""
+    texts = [request.target, *(value for _, value in request.headers)]
+    texts += [request.body] if isinstance(request.body, str) else []
+    return {
+        match.group(1).strip().split(".")[0]
+        for text in texts
+        for match in _PLACEHOLDER.finditer(text)
+    }
 
 
 def substitute_request(request: HttpRequest, namespace: Mapping[str, Any]) -> HttpRequest:
@@ -238,9 +273,11 @@ def request_of(
     """The ``HttpRequest`` for the Python API's loose arguments."""
     target = path
     if params:
-        # QueryParams keep repeated parameters already in the path.
-        url = httpx.URL(path)
-        target = str(url.copy_with(params=url.params.merge({k: str(v) for k, v in params.items()})))
+        # QueryParams keep repeated parameters already in the path; the path itself is kept as
+        # written (a {{name}} in it stays a placeholder, not %7B%7Bname%7D%7D).
+        where, _, query = path.partition("?")
+        merged = httpx.QueryParams(query).merge({k: str(v) for k, v in params.items()})
+        target = f"{where}?{merged}"
     pairs = list((headers or {}).items())
     if json_body is not None:
         content = json.dumps(json_body)

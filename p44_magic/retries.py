@@ -19,10 +19,12 @@ from typing import Any
 import httpx
 
 from .errors import P44AuthError, P44ConnectionError, P44Error, P44TimeoutError
+from .pacing import pause
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_ANY_METHOD = frozenset({429})  # the request was not processed
 RETRY_IDEMPOTENT = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
+SLOW_DOWN = 429  # and a 503 with Retry-After: the wait holds every request of the client
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,11 @@ def send_with_retries(
     send: Callable[[], Any],
     idempotent: bool,
     notes: list[str],
+    hold: Callable[[float], None] | None = None,
 ) -> Any:
     """Run ``send`` with bounded retries: 429 always, 5xx and broken connections only when
     ``idempotent``; a failing token endpoint is retried too (the data request was not sent).
+    A 429, or a 503 with ``Retry-After``, calls ``hold(wait)`` (the client's shared rate gate).
     Notes for the user (capped waits) are appended to ``notes``."""
     attempt = 0
     while True:
@@ -103,23 +107,31 @@ def send_with_retries(
         except P44AuthError as error:
             if not (may_retry and policy.retries_status(error.status_code or 0, True)):
                 raise
-            time.sleep(policy.backoff_delay(attempt))
+            pause(policy.backoff_delay(attempt))
             continue
         except (httpx.TransportError, httpx.DecodingError) as error:
             failure = transport_error(error, target, idempotent)
             if failure is not None or not may_retry:
                 raise failure or broken_connection(error, target, idempotent) from None
-            time.sleep(policy.backoff_delay(attempt))
+            pause(policy.backoff_delay(attempt))
             continue
-        if isinstance(result, httpx.Response) and may_retry:
-            if policy.retries_status(result.status_code, idempotent):
-                wait, note = policy.delay(result, attempt)
-                notes.extend([note] if note else [])
-                time.sleep(wait)
-                continue
         if isinstance(result, httpx.Response):
+            retry = may_retry and policy.retries_status(result.status_code, idempotent)
+            if retry or (hold is not None and _slows_everyone(result)):
+                wait, note = policy.delay(result, attempt)
+                if hold is not None and _slows_everyone(result):
+                    hold(wait)
+                if retry:
+                    notes.extend([note] if note else [])
+                    pause(wait)
+                    continue
             result.p44_attempts = attempt
         return result
+
+
+def _slows_everyone(response: httpx.Response) -> bool:
+    status = response.status_code
+    return status == SLOW_DOWN or (status == 503 and "Retry-After" in response.headers)
 
 
 def transport_error(error: Exception, target: Target, idempotent: bool) -> P44Error | None:

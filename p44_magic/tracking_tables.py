@@ -41,7 +41,10 @@ class TrackingTables:
 
     def _shipment_id(self) -> str:
         ids = self.shipment.get("shipment_id")
-        return str(ids.iloc[0]) if ids is not None and len(ids) else "?"
+        if ids is None or not len(ids):
+            return "?"
+        more = f" and {len(ids) - 1:,} more" if len(ids) > 1 else ""
+        return f"{ids.iloc[0]}{more}"
 
     def __repr__(self) -> str:
         lines = [f"TrackingTables for shipment {self._shipment_id()}:"]
@@ -127,3 +130,27 @@ def _joined(frame: pd.DataFrame, stop_lookup: pd.DataFrame) -> pd.DataFrame:
     if frame.empty or "stopId" not in frame.columns or len(stop_lookup.columns) < 2:
         return frame
     return frame.merge(stop_lookup, on="stopId", how="left", validate="many_to_one")
+
+
+def joined_tables(name: str, parts: list[tuple[Any, TrackingTables]]) -> TrackingTables:
+    """``--tables --each``: every value's tables concatenated, table by table, with the value
+    first under ``name`` (the ``shipment`` table gets one row per shipment)."""
+    joined = {}
+    for table in (f.name for f in fields(TrackingTables)):
+        frames = []
+        for value, tables in parts:
+            frame = tables[table]
+            if name in frame.columns:
+                from .bulk import name_taken
+
+                raise name_taken(name, name)
+            if len(frame):
+                frame = frame.copy(deep=False)
+                frame.insert(0, name, [value] * len(frame))
+                frames.append(frame)
+        joined[table] = (
+            pd.concat(frames, ignore_index=True, sort=False)
+            if frames
+            else pd.DataFrame(columns=[name])
+        )
+    return TrackingTables(**joined)

@@ -17,14 +17,22 @@ import httpcore
 import httpx
 
 from .environments import is_loopback
+from .pacing import Pacer
 
 
 class DeadlineTransport(httpx.HTTPTransport):
     """``httpx.HTTPTransport`` with a total deadline on each answer, through ``proxy`` if given
     (an HTTPS origin through an HTTP proxy is tunnelled with CONNECT; the deadline holds)."""
 
-    def __init__(self, budget: float, limits: httpx.Limits, proxy: str | None = None) -> None:
+    def __init__(
+        self,
+        budget: float,
+        limits: httpx.Limits,
+        proxy: str | None = None,
+        pacer: Pacer | None = None,
+    ) -> None:
         super().__init__(limits=limits, trust_env=False)
+        self.pacer = pacer or Pacer()
         self.backend = _DeadlineBackend(budget)  # its budget may change: streams read it live
         pool = {
             "ssl_context": httpx.create_ssl_context(),
@@ -37,6 +45,10 @@ class DeadlineTransport(httpx.HTTPTransport):
             self._pool = httpcore.HTTPProxy(proxy_url=proxy, **pool)
         else:
             self._pool = httpcore.ConnectionPool(**pool)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.pacer.before_send()  # every request on the wire: data, retries, hops, tokens
+        return super().handle_request(request)
 
 
 def proxy_for(origin: httpx.URL) -> str | None:

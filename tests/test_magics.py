@@ -92,7 +92,7 @@ def test_cell_with_name_stores_the_frame_and_prints_a_summary(logged_in, demo, c
     result = logged_in.run_cell(SEARCH)
     assert result.success and result.result is None
     orders = logged_in.user_ns["orders"]
-    assert "orders: 1000 rows ×" in out_of(capsys)
+    assert "orders: 1,000 rows ×" in out_of(capsys)
     assert len(orders) == 1000 and orders["id"].is_unique
     assert "supplier.location.address.city" in orders.columns  # dotted columns
 

@@ -108,7 +108,7 @@ def test_orders_summary_shows_every_page_joined(executed):
     statuses = set(json.loads(cell.source.split("\n\n", 1)[1])["statuses"])
     expected = sum(order["status"] in statuses for order in demo_data().orders)
     assert expected > 100  # several pages of 50
-    assert re.search(rf"^orders: {expected} rows × \d+ columns$", cell_text(cell), re.MULTILINE)
+    assert re.search(rf"^orders: {expected:,} rows × \d+ columns$", cell_text(cell), re.MULTILINE)
 
 
 def test_chart_renders_as_png(executed):

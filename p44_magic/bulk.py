@@ -1,0 +1,352 @@
+"""``--each``: one request per value of a collection, joined into one result, with a failures
+table. The values are read and checked here (:func:`each_values`); the requests are fanned out
+by :func:`run_each` over a call's :class:`~p44_magic.workers.Workers`; what comes back is an
+:class:`EachResult`.
+
+A value whose request fails (after its retries) is recorded in ``failures`` and the others
+carry on; only an interrupt, ``strict`` or a failure that concerns every value stops the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import ChainMap, Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .answers import Result, Wanted
+from .errors import (
+    P44ConnectionError,
+    P44Error,
+    P44HTTPError,
+    P44Interrupted,
+    P44TimeoutError,
+    P44UsageError,
+    clean_failures,
+)
+from .progress import EachCallback, Progress
+from .request import HttpRequest, placeholder_names, substitute_request
+from .workers import Workers, first_done
+
+if TYPE_CHECKING:
+    from .client import P44Client
+
+DEFAULT_MAX_EACH = 10_000  # distinct values one --each sends without %config max_each
+FAILURE_COLUMNS = ("status_code", "error", "support_reference_id")
+_AS_FRAME = Wanted()
+_NO_PROGRESS = Progress()
+_FLATTENED = (list, tuple, set, frozenset, range, np.ndarray, pd.Index, pd.Series)
+
+
+@dataclass
+class EachResult:
+    """What ``--each`` / :meth:`P44Client.each` gives back.
+
+    ``frame``: the rows of every answer in the order of the values, the value first under
+    ``name`` (or, for ``--tables`` and ``--raw``, the joined tables or ``{value: answer}``);
+    ``failures``: one row per failed value (``name``, ``status_code``, ``error``,
+    ``support_reference_id``); ``answers``: value → parsed answer, for the successes.
+    """
+
+    name: str
+    values: list[Any]
+    frame: Any = None
+    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    answers: dict[Any, Any] = field(default_factory=dict)
+    failure_kinds: list[str] = field(default_factory=list)  # "HTTP 404", "timeout", …
+
+    @property
+    def succeeded(self) -> int:
+        return len(self.values) - len(self.failures)
+
+    def failure_counts(self) -> str:
+        """``HTTP 404 × 2, timeout × 1``: the failures by kind, most frequent first."""
+        kinds = Counter(self.failure_kinds)
+        return ", ".join(f"{kind} × {count:,}" for kind, count in kinds.most_common())
+
+
+def failure_kind(error: P44Error) -> str:
+    if isinstance(error, P44HTTPError):
+        return f"HTTP {error.status_code}"
+    if isinstance(error, P44TimeoutError):
+        return "timeout"
+    return "no connection" if isinstance(error, P44ConnectionError) else "error"
+
+
+def each_values(collection: Any, label: str, limit: int = DEFAULT_MAX_EACH) -> list[Any]:
+    """The distinct values of ``collection`` in order: lists inside are flattened, missing
+    values (None, NaN) dropped, duplicates dropped keeping the first; ``label`` (``sid=ids``)
+    names it in errors."""
+    if isinstance(collection, pd.DataFrame):
+        raise P44UsageError(
+            f"--each {label}: that is a DataFrame; give one of its columns, e.g. {label}.id."
+        )
+    if isinstance(collection, str | bytes | dict) or not isinstance(collection, _FLATTENED):
+        raise P44UsageError(
+            f"--each {label}: that is a {type(collection).__name__}, not a list of values.",
+            hint="Give a list, tuple, set, range, numpy array, pandas Index or Series.",
+        )
+    seen: dict[Any, None] = {}
+    for item in collection:
+        for value in item if isinstance(item, _FLATTENED) else (item,):
+            value = _plain(value, label)
+            if value is not None:
+                seen.setdefault(value, None)
+    if not seen:
+        raise P44UsageError(f"--each {label}: there are no values in it (after dropping missing).")
+    if len(seen) > limit:
+        raise P44UsageError(
+            f"--each {label}: {len(seen):,} distinct values, more than max_each ({limit:,}).",
+            hint="Split the list, or raise %config P44Magics.max_each.",
+        )
+    return list(seen)
+
+
+def _plain(value: Any, label: str) -> Any:
+    """A value as it goes into a request: None when missing; numpy scalars as Python ones; a
+    whole float as an int (ids from a column with gaps are floats)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict | pd.DataFrame | pd.Series | list | tuple | set | np.ndarray):
+        raise P44UsageError(
+            f"--each {label}: it holds a {type(value).__name__} where a value should be.",
+            hint="Give a list of ids (strings or numbers); pick the field from each item first.",
+        )
+    try:
+        hash(value)
+    except TypeError:
+        raise P44UsageError(
+            f"--each {label}: it holds a {type(value).__name__}, which is not a value."
+        ) from None
+    return value
+
+
+def check_uses(request: HttpRequest, name: str, label: str) -> None:
+    """``name`` must be an identifier that the request uses as ``{{name}}``."""
+    if not name.isidentifier():
+        raise P44UsageError(f"--each {label}: {name!r} is not a name (letters, digits, _).")
+    if name not in placeholder_names(request):
+        raise P44UsageError(
+            f"--each {label}: the request never uses {{{{{name}}}}}, so every request would be "
+            "the same.",
+            hint=f"Put {{{{{name}}}}} in the path, a header or the body.",
+        )
+
+
+def run_each(
+    values: list[Any],
+    send: Callable[[Any], Any],
+    *,
+    name: str,
+    max_concurrency: int,
+    strict: bool = False,
+    check: Callable[[Any, Any], None] | None = None,
+    progress: EachCallback | None = None,
+    rows_of: Callable[[Any], int] = lambda _: 0,
+) -> tuple[dict[int, Any], list[tuple[Any, P44Error]]]:
+    """``send(value)`` for every value, at most ``max_concurrency`` at once.
+
+    Returns the results by index of value and the failures (value, error) in value order.
+    ``check(value, result)`` runs in the calling thread on each result; an error it raises stops
+    the call. With ``strict`` the first failure stops it. A KeyboardInterrupt stops it with
+    :class:`P44Interrupted` (``partial`` = the results so far)."""
+    results: dict[int, Any] = {}
+    failed: dict[int, P44Error] = {}
+    rows = 0
+    try:
+        with Workers(max_concurrency) as pool:
+            waiting = iter(enumerate(values))
+            running: dict[Future, int] = {}
+            while True:
+                while len(running) < max_concurrency and (item := next(waiting, None)):
+                    running[pool.submit(send, item[1])] = item[0]
+                if not running:
+                    break
+                done = first_done(running)
+                for future in done:
+                    index = running.pop(future)
+                    try:
+                        results[index] = future.result()
+                    except P44Error as error:
+                        if strict:
+                            raise _strict_failure(name, values[index], error) from None
+                        failed[index] = error
+                        continue
+                    if check is not None:
+                        check(values[index], results[index])
+                    rows += rows_of(results[index])
+                if progress:
+                    progress(len(results) + len(failed), len(values), rows, len(failed))
+    except KeyboardInterrupt:
+        raise P44Interrupted(len(results) + len(failed), len(values), results) from None
+    return results, [(values[i], failed[i]) for i in sorted(failed)]
+
+
+def _strict_failure(name: str, value: Any, error: P44Error) -> P44Error:
+    return P44Error(
+        f"--strict: the request for {name}={value!r} failed, so the others were stopped and "
+        f"nothing was assigned.\n{error.message}",
+        hint=error.hint,
+    )
+
+
+def failures_frame(name: str, failures: list[tuple[Any, P44Error]]) -> pd.DataFrame:
+    """One row per failed value: the value, ``status_code`` (None for connection errors and
+    timeouts), the one-line ``error`` and ``support_reference_id``."""
+    rows = [
+        {
+            name: value,
+            "status_code": error.status_code if isinstance(error, P44HTTPError) else None,
+            "error": error.message.splitlines()[0],
+            "support_reference_id": getattr(error, "support_reference_id", None),
+        }
+        for value, error in failures
+    ]
+    return pd.DataFrame(rows, columns=[name, *FAILURE_COLUMNS], dtype=object)
+
+
+def joined_frame(name: str, values: list[Any], frames: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """Each value's frame with the value as a first column ``name``, joined in value order."""
+    parts = []
+    for index in sorted(frames):
+        frame = frames[index]
+        if not isinstance(frame, pd.DataFrame) or frame.shape[0] == 0:
+            continue
+        frame = frame.copy(deep=False)
+        frame.insert(0, name, [values[index]] * len(frame))
+        parts.append(frame)
+    if not parts:
+        columns = [name] + [c for f in frames.values() if isinstance(f, pd.DataFrame) for c in f]
+        return pd.DataFrame(columns=list(dict.fromkeys(columns)))
+    return pd.concat(parts, ignore_index=True, sort=False)
+
+
+def name_taken(name: str, label: str) -> P44UsageError:
+    return P44UsageError(
+        f"--each {label}: the rows already have a column named {name!r}, so the value column "
+        "cannot be added.",
+        hint=f"Choose another NAME, e.g. --each {name}_value=… and {{{{{name}_value}}}}.",
+    )
+
+
+def all_failed(name: str, result: EachResult) -> P44Error:
+    first = result.failures["error"].iloc[0]
+    return P44Error(
+        f"--each {name}: every one of the {len(result.values):,} requests failed: "
+        f"{result.failure_counts()} (see {FAILURES_NAME}).\nFirst: {first}"
+    )
+
+
+class BulkCalls:
+    """Mixed into :class:`~p44_magic.client.P44Client`: the one internal entry for ``--each``."""
+
+    @clean_failures
+    def call_each(
+        self: P44Client,
+        request: HttpRequest,
+        name: str,
+        values: list[Any],
+        wanted: Wanted = _AS_FRAME,
+        progress: Progress = _NO_PROGRESS,
+        *,
+        namespace: Mapping[str, Any] | None = None,
+        strict: bool = False,
+        label: str | None = None,
+    ) -> Result:
+        """``request`` once per value, ``{{name}}`` replaced by it (other ``{{…}}`` from
+        ``namespace``); the value is an :class:`EachResult`. See :mod:`p44_magic.bulk`."""
+        label = label or name
+        check_uses(request, name, label)
+        notes: list[str] = []
+        wanted = self._with_presets(request, wanted)
+        inner = _NO_PROGRESS
+
+        def send(value: Any) -> tuple[Any, Any]:
+            one = substitute_request(request, ChainMap({name: value}, namespace or {}))
+            return self._value(one, wanted, inner, notes, max_concurrency=1)
+
+        def check(value: Any, result: tuple[Any, Any]) -> None:
+            if isinstance(result[0], pd.DataFrame) and name in result[0].columns:
+                raise name_taken(name, label)
+
+        def rows_of(result: tuple[Any, Any]) -> int:
+            return len(result[0]) if isinstance(result[0], pd.DataFrame) else 0
+
+        try:
+            results, failed = run_each(
+                values,
+                send,
+                name=name,
+                max_concurrency=self.max_concurrency,
+                strict=strict,
+                check=check,
+                progress=progress.each,
+                rows_of=rows_of,
+            )
+        except P44Interrupted as stop:
+            stop.partial = self._each_result(name, values, stop.partial, [], wanted).frame
+            raise
+        each = self._each_result(name, values, results, failed, wanted)
+        return Result(each, self.last_exchange, list(dict.fromkeys(notes)))
+
+    def _each_result(
+        self: P44Client,
+        name: str,
+        values: list[Any],
+        results: dict[int, tuple[Any, Any]],
+        failed: list[tuple[Any, P44Error]],
+        wanted: Wanted,
+    ) -> EachResult:
+        answers = {values[i]: answer for i, (_, answer) in sorted(results.items())}
+        if wanted.kind == "frame":
+            frame = joined_frame(name, values, {i: value for i, (value, _) in results.items()})
+        else:
+            frame = dict(answers)
+        return EachResult(
+            name,
+            values,
+            frame,
+            failures_frame(name, failed),
+            answers,
+            [failure_kind(error) for _, error in failed],
+        )
+
+
+def parse_each(spec: str) -> tuple[str, str]:
+    """``NAME=VARIABLE`` → (NAME, VARIABLE)."""
+    name, equals, variable = spec.partition("=")
+    if not equals or not name.strip() or not variable.strip():
+        raise P44UsageError(
+            f"--each {spec}: write --each NAME=VARIABLE, e.g. --each sid=shipment_ids.",
+            hint="NAME is the {{NAME}} of the request; VARIABLE a list in the notebook.",
+        )
+    name = name.strip()
+    if not name.isidentifier():
+        raise P44UsageError(f"--each {spec}: {name!r} is not a name (letters, digits, _).")
+    return name, variable.strip()
+
+
+def each_summary(result: EachResult, shape: str) -> str:
+    """``1,204 rows × 12 columns from 298 of 300 values; 2 failed: HTTP 404 × 2 (…)``."""
+    total = len(result.values)
+    if not len(result.failures):
+        return f"{shape} from {total:,} values"
+    return (
+        f"{shape} from {result.succeeded:,} of {total:,} values; {len(result.failures):,} "
+        f"failed: {result.failure_counts()} (see {FAILURES_NAME})"
+    )
+
+
+FAILURES_NAME = "_p44_failures"
+PARTIAL_NAME = "_p44_partial"

@@ -8,10 +8,24 @@ import sys
 import time
 
 from .server import BenchServer
-from .workloads import large, paging, small, tokens
+from .workloads import each, large, paging, small, tokens
 
-FULL = {"small_requests": 300, "repeats": 5, "large": 100_000, "page_rows": 25_000, "page": 500}
-QUICK = {"small_requests": 30, "repeats": 1, "large": 5_000, "page_rows": 2_500, "page": 500}
+FULL = {
+    "small_requests": 300,
+    "repeats": 5,
+    "large": 100_000,
+    "page_rows": 25_000,
+    "page": 500,
+    "each": 300,
+}
+QUICK = {
+    "small_requests": 30,
+    "repeats": 1,
+    "large": 5_000,
+    "page_rows": 2_500,
+    "page": 500,
+    "each": 30,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = small(server, sizes["small_requests"], sizes["repeats"], shell)
         lines += large(server, max(3, sizes["repeats"]) if not args.quick else 1)
         lines += paging(server, sizes["page"], sizes["repeats"])
+        lines += each(server, sizes["each"], min(sizes["repeats"], 3))
         for line in lines:
             print(line, flush=True)
         print(tokens(server, 1000 if not args.quick else 100, 64))

@@ -105,6 +105,7 @@ def _serve(pipe: Any, sizes: dict[str, Any]) -> None:
     small = json.dumps(make_records(sizes["small"])).encode()
     large = json.dumps(make_records(sizes["large"])).encode() if sizes["large"] else b"[]"
     rows = make_records(sizes["page_rows"], seed=7)
+    positions = make_records(8, seed=3)  # one shipment's positions; every shipment has these
     latency = sizes["latency"]
     pages: dict[tuple[int, int], bytes] = {}
     state = {"token_fetches": 0}
@@ -159,6 +160,11 @@ def _serve(pipe: Any, sizes: dict[str, Any]) -> None:
                 return self._send(200, small)
             if self.path == "/bench/large":
                 return self._send(200, large)
+            parts = self.path.split("/")
+            if self.path.startswith("/api/v4/shipments/") and parts[-1] == "positionhistory":
+                time.sleep(latency)
+                answer = {"shipment": {"id": parts[4]}, "positions": positions}
+                return self._send(200, json.dumps(answer).encode())
             self._send(404, b'{"errorMessage": "no such path"}')
 
         def _authorized(self) -> bool:

@@ -212,6 +212,45 @@ def paging(server: BenchServer, size: int, repeats: int) -> list[Line]:
     ]
 
 
+def each(server: BenchServer, count: int, repeats: int) -> list[Line]:
+    """``--each`` over ``count`` shipment ids, against the analyst's loop: one GET per id,
+    ``json_normalize``, ``pd.concat``."""
+    http, headers = baseline_session(server.base_url)
+    ids = [f"shipment-{n:04d}" for n in range(count)]
+    path = "/api/v4/shipments/{{sid}}/positionhistory"
+    with P44Client(CLIENT_ID, CLIENT_SECRET, base_url=server.base_url) as p44:
+
+        def p44_side() -> pd.DataFrame:
+            return p44.each("GET", path, ids, name="sid").frame
+
+        def baseline_side() -> pd.DataFrame:
+            frames = []
+            for sid in ids:
+                response = http.get(path.replace("{{sid}}", sid), headers=headers)
+                response.raise_for_status()
+                answer = response.json()
+                frame = pd.json_normalize(answer, "positions", meta=[["shipment", "id"]])
+                frame.insert(0, "sid", sid)
+                frames.append(frame)
+            joined = pd.concat(frames, ignore_index=True)
+            for column in TIMESTAMP_COLUMNS:
+                joined[column] = pd.to_datetime(joined[column], utc=True)
+            return joined
+
+        same_rows(p44_side(), baseline_side())  # identical rows, in the order of the ids
+        ours, theirs = alternate(p44_side, baseline_side, repeats)
+    http.close()
+    return [
+        Line(
+            f"--each {count} shipments",
+            ours,
+            theirs,
+            0.15,
+            extra=f"{server.latency * 1000:.0f} ms latency per request",
+        )
+    ]
+
+
 def tokens(server: BenchServer, requests: int, threads: int) -> str:
     before = server.token_fetches
     with P44Client(CLIENT_ID, CLIENT_SECRET, base_url=server.base_url) as p44:

@@ -13,13 +13,13 @@ import math
 from collections import ChainMap, Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from .answers import Result, Wanted
+from .answers import Result, Wanted, decode_body, info_notes
 from .errors import (
     P44ConnectionError,
     P44Error,
@@ -29,6 +29,8 @@ from .errors import (
     P44UsageError,
     clean_failures,
 )
+from .frame_columns import maybe_datetime
+from .frames import Rows, frame_and_note, plain_rows, records_to_frame
 from .progress import EachCallback, Progress
 from .request import HttpRequest, placeholder_names, substitute_request
 from .workers import Workers, first_done
@@ -216,20 +218,36 @@ def failures_frame(name: str, failures: list[tuple[Any, P44Error]]) -> pd.DataFr
     return pd.DataFrame(rows, columns=[name, *FAILURE_COLUMNS], dtype=object)
 
 
-def joined_frame(name: str, values: list[Any], frames: dict[int, pd.DataFrame]) -> pd.DataFrame:
-    """Each value's frame with the value as a first column ``name``, joined in value order."""
-    parts = []
-    for index in sorted(frames):
-        frame = frames[index]
-        if not isinstance(frame, pd.DataFrame) or frame.shape[0] == 0:
+def joined_frame(
+    name: str, values: list[Any], parts: dict[int, Any], parse_dates: bool = False
+) -> pd.DataFrame:
+    """Each value's rows joined in value order, with the value as a first column ``name``.
+
+    ``parts`` hold :class:`Rows` (records that start with the value) or frames (without it).
+    When all are Rows they make one frame; timestamps are parsed once, on the joined columns,
+    so a column is datetimes (or not) for every value alike."""
+    kept = sorted(
+        i for i, part in parts.items() if isinstance(part, Rows | pd.DataFrame) and len(part)
+    )
+    if not kept:
+        names = [c for part in parts.values() if isinstance(part, pd.DataFrame) for c in part]
+        return pd.DataFrame(columns=list(dict.fromkeys([name, *names])))
+    if all(isinstance(parts[i], Rows) for i in kept):
+        return records_to_frame([row for i in kept for row in parts[i]], parse_dates)
+    frames = []
+    for i in kept:
+        part = parts[i]
+        if isinstance(part, Rows):
+            frames.append(records_to_frame(part, False))
             continue
-        frame = frame.copy(deep=False)
-        frame.insert(0, name, [values[index]] * len(frame))
-        parts.append(frame)
-    if not parts:
-        columns = [name] + [c for f in frames.values() if isinstance(f, pd.DataFrame) for c in f]
-        return pd.DataFrame(columns=list(dict.fromkeys(columns)))
-    return pd.concat(parts, ignore_index=True, sort=False)
+        part = part.copy(deep=False)
+        part.insert(0, name, pd.Series([values[i]] * len(part), dtype=object, index=part.index))
+        frames.append(part)
+    joined = pd.concat(frames, ignore_index=True, sort=False)
+    if parse_dates:
+        for label in joined.columns[1:]:
+            joined[label] = maybe_datetime(joined[label], True)  # it skips numbers and dates
+    return joined
 
 
 def name_taken(name: str, label: str) -> P44UsageError:
@@ -270,10 +288,14 @@ class BulkCalls:
         check_uses(request, name, label)
         notes: list[str] = []
         wanted = self._with_presets(request, wanted)
+        parse_dates = wanted.parse_dates and wanted.kind == "frame"
+        wanted = replace(wanted, parse_dates=wanted.parse_dates and not parse_dates)
         inner = _NO_PROGRESS
 
         def send(value: Any) -> tuple[Any, Any]:
             one = substitute_request(request, ChainMap({name: value}, namespace or {}))
+            if wanted.kind == "frame" and not wanted.all_pages:
+                return self._each_rows(one, wanted, notes, (name, value))
             return self._value(one, wanted, inner, notes, max_concurrency=1)
 
         def check(value: Any, result: tuple[Any, Any]) -> None:
@@ -281,7 +303,7 @@ class BulkCalls:
                 raise name_taken(name, label)
 
         def rows_of(result: tuple[Any, Any]) -> int:
-            return len(result[0]) if isinstance(result[0], pd.DataFrame) else 0
+            return len(result[0]) if isinstance(result[0], pd.DataFrame | Rows) else 0
 
         try:
             results, failed = run_each(
@@ -295,10 +317,32 @@ class BulkCalls:
                 rows_of=rows_of,
             )
         except P44Interrupted as stop:
-            stop.partial = self._each_result(name, values, stop.partial, [], wanted).frame
+            stop.partial = self._each_result(name, values, stop.partial, [], wanted, parse_dates)
+            stop.partial = stop.partial.frame
             raise
-        each = self._each_result(name, values, results, failed, wanted)
+        each = self._each_result(name, values, results, failed, wanted, parse_dates)
         return Result(each, self.last_exchange, list(dict.fromkeys(notes)))
+
+    def _each_rows(
+        self: P44Client,
+        request: HttpRequest,
+        wanted: Wanted,
+        notes: list[str],
+        first: tuple[str, Any],
+    ) -> tuple[Any, Any]:
+        """One value's rows: plain records to be framed with every other value's (one frame
+        for all: 300 small frames cost more than the requests), else its own frame."""
+        response = self._exchange(request, notes)
+        answer = decode_body(response)
+        notes += info_notes(answer)
+        rows = plain_rows(answer, wanted.record_path, wanted.meta, first)
+        if rows is not None:
+            return rows, answer
+        if answer is None or isinstance(answer, str):
+            return answer, answer
+        frame, note = frame_and_note(answer, wanted.record_path, wanted.meta, False)
+        notes += [note] if note else []
+        return frame, answer
 
     def _each_result(
         self: P44Client,
@@ -307,10 +351,12 @@ class BulkCalls:
         results: dict[int, tuple[Any, Any]],
         failed: list[tuple[Any, P44Error]],
         wanted: Wanted,
+        parse_dates: bool,
     ) -> EachResult:
         answers = {values[i]: answer for i, (_, answer) in sorted(results.items())}
         if wanted.kind == "frame":
-            frame = joined_frame(name, values, {i: value for i, (value, _) in results.items()})
+            frames = {i: value for i, (value, _) in results.items()}
+            frame = joined_frame(name, values, frames, parse_dates)
         else:
             frame = dict(answers)
         return EachResult(

@@ -46,7 +46,8 @@ def maybe_datetime(series: pd.Series, parse_dates: bool) -> pd.Series:
     """Parse a column of ISO 8601 strings into UTC-aware datetimes; leave anything else alone."""
     if not parse_dates or series.dtype.kind in "biufcmM":
         return series
-    parsed = _as_datetimes(series.tolist())
+    values = [None if isinstance(v, float) and v != v else v for v in series.tolist()]  # NaN
+    parsed = _as_datetimes(values)
     return series if isinstance(parsed, list) else pd.Series(parsed, index=series.index)
 
 

@@ -304,3 +304,44 @@ def _lookup(answer: Any, dotted: str, option: str) -> Any:
             f"{option} {dotted}: {where} has no key {part!r}.", hint=f"Keys there: {keys}."
         )
     return value
+
+
+class Rows(list):
+    """An answer's rows as flat records, framed later together with other answers' rows."""
+
+
+def plain_rows(
+    answer: Any, record_path: str | None, meta: Sequence[str], first: tuple[str, Any]
+) -> Rows | None:
+    """The rows ``to_frame(answer, record_path, meta)`` would make, as records that start with
+    ``first`` (a name and a value) and end with the meta fields; None unless the rows are a
+    list of objects reached by plain keys and every meta field is a plain value (then the
+    caller frames the answer the general way)."""
+    name, value = first
+    if record_path is None:
+        rows = answer if not meta and isinstance(answer, list) else None
+    else:
+        rows = _plain_walk(answer, record_path)
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        return None
+    carried = {}
+    for path in meta:
+        found = _plain_walk(answer, path)
+        if found is _ABSENT or isinstance(found, dict | list):
+            return None
+        carried[path] = found
+    heads = {name, *(path.split(".")[0] for path in carried)}
+    if any(not heads.isdisjoint(row) for row in rows):
+        return None  # a name clash: the general path says what it is
+    return Rows({name: value, **row, **carried} for row in rows)
+
+
+_ABSENT = object()
+
+
+def _plain_walk(answer: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(answer, dict) or part not in answer:
+            return _ABSENT
+        answer = answer[part]
+    return answer

@@ -450,3 +450,59 @@ def test_an_interrupt_ends_the_waits_of_requests_told_to_retry_later(shell, caps
     assert not result.success and took < 1.0, f"the cell took {took:.1f} s after the interrupt"
     assert all(t < fired[0] for t in arrived)
     assert "Interrupted after 0 of 50 requests" in out_of(capsys)
+
+
+def test_progress_is_one_bar_replaced_by_the_summary_line(shell, capsys, monkeypatch):
+    shown: list = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    monkeypatch.setattr(shell, "kernel", object(), raising=False)  # as in a notebook
+    with FaultServer(mixed) as server:
+        assert log_in(shell, server.base_url).success
+        shell.user_ns["ids"] = ["a", "b", "missing-1"]
+        assert shell.run_cell(f"%%p44 events --each sid=ids\nGET {HISTORY}").success
+    bars = [w for w in shown if type(w).__name__ == "HBox"]
+    assert len(bars) == 1  # one bar for the whole call, none per request
+    bar, label = bars[0].children
+    assert (bar.value, bar.max) == (3, 3)
+    assert label.value == "requests 3/3, 4 rows, 1 failed"
+    assert bars[0].comm is None and bar.comm is None  # closed: the summary line replaces it
+    assert "events: 4 rows × 4 columns from 2 of 3 values; 1 failed" in out_of(capsys)
+
+
+def test_on_a_terminal_the_bar_line_is_cleared_for_the_summary(shell, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with FaultServer(mixed) as server:
+        assert log_in(shell, server.base_url).success
+        shell.user_ns["ids"] = ["a", "b"]
+        assert shell.run_cell(f"%%p44 events --each sid=ids\nGET {HISTORY}").success
+    captured = capsys.readouterr()
+    assert "requests 1/2, 2 rows" in captured.err
+    assert captured.err.endswith("\r") and "\n" not in captured.err.split("requests 1/2")[1]
+    assert "events: 4 rows × 4 columns from 2 values" in captured.out
+
+
+def test_answers_of_other_shapes_join_with_the_plain_ones_in_value_order():
+    answers = {
+        "a": {"items": [{"x": 1, "at": "2026-01-02T03:04:05Z"}]},
+        "b": {"items": [7, 8]},  # not objects: framed on their own, then joined
+        "c": {"items": [{"x": 3, "nested": {"z": 1}, "at": "2026-01-02T03:04:05+0000"}]},
+        "d": {"items": []},
+    }
+
+    def reply(got: Received) -> Reply:
+        return Reply(200, answers[got.path.rsplit("/", 1)[1]])
+
+    with ScriptedServer(with_tokens(reply)) as server, client_for(server) as p44:
+        result = p44.each(
+            "GET", "/api/v4/things/{{k}}", list(answers), name="k", record_path="items"
+        )
+        alone = {k: p44.frame("GET", f"/api/v4/things/{k}", record_path="items") for k in "abc"}
+    frame = result.frame
+    assert list(frame["k"]) == ["a", "b", "b", "c"] and frame.columns[0] == "k"
+    expected = pd.concat(
+        [alone[k].assign(k=k)[["k", *alone[k].columns]] for k in "abc"], ignore_index=True
+    )
+    pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
+    assert str(frame["at"].dtype).endswith(", UTC]")  # parsed once, on the joined column

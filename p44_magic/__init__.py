@@ -6,6 +6,7 @@
 
 from .answers import Exchange, Result
 from .auth import Secret, TokenHolder
+from .bulk import EachResult
 from .client import P44Client
 from .endpoints import ENDPOINTS, Endpoint, find_endpoint
 from .errors import (
@@ -13,6 +14,7 @@ from .errors import (
     P44ConnectionError,
     P44Error,
     P44HTTPError,
+    P44Interrupted,
     P44PagingError,
     P44TimeoutError,
     P44UsageError,
@@ -29,6 +31,7 @@ __all__ = [
     "TrackingTables",
     "find_endpoint",
     "tracking_tables",
+    "EachResult",
     "Exchange",
     "HttpRequest",
     "P44AuthError",
@@ -36,6 +39,7 @@ __all__ = [
     "P44ConnectionError",
     "P44Error",
     "P44HTTPError",
+    "P44Interrupted",
     "P44PagingError",
     "P44TimeoutError",
     "P44UsageError",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import ChainMap, Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -88,7 +88,7 @@ def each_values(collection: Any, label: str, limit: int = DEFAULT_MAX_EACH) -> l
         raise P44UsageError(
             f"--each {label}: that is a DataFrame; give one of its columns, e.g. {label}.id."
         )
-    if isinstance(collection, str | bytes | dict) or not isinstance(collection, _FLATTENED):
+    if isinstance(collection, str | bytes | Mapping) or not isinstance(collection, Iterable):
         raise P44UsageError(
             f"--each {label}: that is a {type(collection).__name__}, not a list of values.",
             hint="Give a list, tuple, set, range, numpy array, pandas Index or Series.",

@@ -506,3 +506,13 @@ def test_answers_of_other_shapes_join_with_the_plain_ones_in_value_order():
     )
     pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
     assert str(frame["at"].dtype).endswith(", UTC]")  # parsed once, on the joined column
+
+
+def test_any_iterable_of_values_works_from_python_but_a_mapping_or_text_does_not():
+    with ScriptedServer(with_tokens()) as server, client_for(server) as p44:
+        result = p44.each("GET", "/api/v4/things/{{k}}", (k for k in "ab"), name="k")
+        assert list(result.frame["k"]) == ["a", "b"]
+        assert list(p44.each("GET", "/api/v4/t/{{k}}", {"x": 1}.keys(), name="k").answers) == ["x"]
+        for bad, kind in (({"x": 1}, "dict"), ("ab", "str"), (b"ab", "bytes"), (5, "int")):
+            with pytest.raises(P44Error, match=f"that is a {kind}, not a list of values"):
+                p44.each("GET", "/api/v4/things/{{k}}", bad, name="k")

@@ -159,3 +159,15 @@ def test_saved_notebook_holds_neither_the_secret_nor_any_issued_token(executed):
     assert "Logged in to" in saved
     for secret in [DEMO_CLIENT_SECRET, *executed.tokens]:
         assert secret not in saved
+
+
+def test_each_joins_every_shipment_of_the_orders_and_charts_them(executed):
+    cell = executed.cell("%%p44 all_events --each sid=orders.shipmentIds")
+    text = cell_text(cell)
+    match = re.search(r"^all_events: ([\d,]+) rows × \d+ columns from ([\d,]+) values$", text, re.M)
+    assert match, text
+    assert int(match.group(2).replace(",", "")) > 50  # every shipment of the orders, none failed
+    chart = executed.cell("# Where the orders' shipments are now")
+    assert any("image/png" in output.get("data", {}) for output in chart.outputs)
+    failures = cell_text(executed.cell("_p44_failures"))
+    assert "Empty DataFrame" in failures or "<table" in failures

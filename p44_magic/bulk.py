@@ -33,7 +33,7 @@ from .frame_columns import maybe_datetime
 from .frames import Rows, frame_and_note, plain_rows, records_to_frame
 from .progress import EachCallback, Progress
 from .request import HttpRequest, placeholder_names, substitute_request
-from .workers import Workers, first_done
+from .workers import Workers
 
 if TYPE_CHECKING:
     from .client import P44Client
@@ -175,7 +175,7 @@ def run_each(
                     running[pool.submit(send, item[1])] = item[0]
                 if not running:
                     break
-                done = first_done(running)
+                done = pool.first_done(running)
                 for future in done:
                     index = running.pop(future)
                     try:

@@ -18,7 +18,7 @@ import httpx
 
 from .errors import P44Error, P44Interrupted, P44PagingError, P44UsageError
 from .progress import PagesCallback
-from .workers import Workers, result_of
+from .workers import Workers
 
 DEFAULT_PAGE_SIZE = 100  # when a catalogued search is paged without a page size
 DEFAULT_PAGE_LIMIT = 1000  # pages one --all-pages may fetch unless --max-pages says otherwise
@@ -123,7 +123,7 @@ def all_pages(
                     len(ahead) < 2 * max_concurrency and (nxt := next(upcoming, None)) is not None
                 ):
                     ahead[nxt] = pool.submit(fetch, nxt)
-                _read_page(reader, page, ahead.pop(page), total, last_page)
+                _read_page(reader, page, pool, ahead.pop(page), total, last_page)
                 if progress:
                     progress(len(reader.results), len(pages) + 1, reader.rows)
     except KeyboardInterrupt:
@@ -164,11 +164,16 @@ def _last_page(
 
 
 def _read_page(
-    reader: PageReader[Fetched], page: int, future: Future, total: int, last_page: int
+    reader: PageReader[Fetched],
+    page: int,
+    pool: Workers,
+    future: Future,
+    total: int,
+    last_page: int,
 ) -> None:
     """Wait for one page and read it; a failure names the page and fails the call."""
     try:
-        body = reader.read(page, result_of(future))
+        body = reader.read(page, pool.result_of(future))
     except P44PagingError:
         raise
     except P44Error as error:

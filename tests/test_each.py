@@ -317,6 +317,20 @@ def test_a_401_storm_across_eight_workers_fetches_one_token():
     assert issuer.fetches == 3  # login, the rotation, and one renewal for all eight workers
 
 
+@pytest.fixture
+def sigint_as_in_a_kernel():
+    """SIGINT raises KeyboardInterrupt, as ipykernel sets it up while a cell runs.
+
+    A process started in the background by a non-interactive shell (a CI runner may be one)
+    inherits SIGINT ignored, and then Python installs no handler and ``interrupt_main`` does
+    nothing."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 class Interrupt:
     """The kernel's interrupt (KeyboardInterrupt in the main thread, by ``interrupt_main``),
     sent once the server has seen ``after`` requests, so it lands while the cell fans out.
@@ -353,7 +367,9 @@ class Interrupt:
 
 
 @pytest.mark.parametrize("kind", ["each", "all-pages"])
-def test_an_interrupt_sends_nothing_more_and_keeps_the_rows_so_far(shell, capsys, kind):
+def test_an_interrupt_sends_nothing_more_and_keeps_the_rows_so_far(
+    shell, capsys, kind, sigint_as_in_a_kernel
+):
     arrived: list[float] = []
     interrupt = Interrupt(after=10)
 
@@ -453,7 +469,9 @@ def test_each_errors_from_the_python_api_are_p44_errors():
         assert server.data_calls() == []
 
 
-def test_an_interrupt_ends_the_waits_of_requests_told_to_retry_later(shell, capsys):
+def test_an_interrupt_ends_the_waits_of_requests_told_to_retry_later(
+    shell, capsys, sigint_as_in_a_kernel
+):
     """Every answer is a 429 with Retry-After: 20, so at the interrupt every worker is waiting;
     the cell still ends at once, sending nothing more."""
     arrived: list[float] = []

@@ -70,8 +70,9 @@ def load_ipython_extension(ipython) -> None:
     ipython.register_magics(magics)
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
-    from .completion import p44_matcher
+    from .completion import p44_matcher, show_whole_paths
 
     completer = getattr(ipython, "Completer", None)
     if completer is not None and p44_matcher not in completer.custom_matchers:
         completer.custom_matchers.append(p44_matcher)
+    show_whole_paths()

@@ -1,10 +1,13 @@
 """Tab completion for ``%p44`` lines and the request line of ``%%p44`` cells.
 
 A context matcher for IPython's completion API: first the HTTP method, then the catalogue's
-paths (with their ``{placeholders}``).
+paths, with each ``{placeholder}`` written ``{{placeholder}}`` so that running the completed
+line asks for a notebook variable instead of sending the braces.
 """
 
 from __future__ import annotations
+
+import re
 
 from IPython.core.completer import (
     CompletionContext,
@@ -15,6 +18,13 @@ from IPython.core.completer import (
 
 from .endpoints import ENDPOINTS
 from .request import METHODS, is_skippable
+
+_CATALOGUE_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def as_template(path: str) -> str:
+    """``/shipments/{shipmentId}/x`` → ``/shipments/{{shipmentId}}/x``."""
+    return _CATALOGUE_PLACEHOLDER.sub(r"{{\1}}", path)
 
 
 @context_matcher()
@@ -28,7 +38,9 @@ def p44_matcher(context: CompletionContext) -> SimpleMatcherResult:
         found = [SimpleCompletion(m, type="method") for m in METHODS if m.startswith(token.upper())]
     else:
         method = words[0].upper()
-        paths = sorted({e.path for e in ENDPOINTS if e.method == method or method not in METHODS})
+        paths = sorted(
+            {as_template(e.path) for e in ENDPOINTS if e.method == method or method not in METHODS}
+        )
         found = [SimpleCompletion(p, type="path") for p in paths if p.startswith(token)]
     return {"completions": found, "suppress": bool(found)}
 
@@ -56,3 +68,23 @@ def _assigned_magic(line: str) -> bool:
 def _first_request_line(lines: list[str]) -> bool:
     """True when every line between the magic line and the cursor is blank or a comment."""
     return all(is_skippable(line) for line in lines[1:-1])
+
+
+def show_whole_paths() -> None:
+    """Terminal IPython shortens long completions with three slashes to ``/a…}/tracking``;
+    for an API path the whole path is the information, so it is shown whole."""
+    try:
+        from IPython.terminal import ptutils
+    except ImportError:  # no terminal front end installed
+        return
+    original = getattr(ptutils, "_elide", None)
+    if original is None or getattr(original, "p44_whole_paths", False):
+        return
+
+    def elide(string: str, typed: str, *args: object, **kwargs: object) -> str:
+        if string.startswith("/api/"):
+            return string
+        return original(string, typed, *args, **kwargs)
+
+    elide.p44_whole_paths = True  # type: ignore[attr-defined]
+    ptutils._elide = elide

@@ -37,6 +37,14 @@ class P44Error(Exception):
     def __str__(self) -> str:
         return f"{self.message}\n{self.hint}" if self.hint else self.message
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: the class and the message, no frames.
+
+        A kernel sends these lines as the error output's ``traceback`` (``ename`` the class
+        name, ``evalue`` the message), which is what papermill and nbclient report."""
+        first, *rest = str(self).splitlines() or [""]
+        return [f"{type(self).__name__}: {first}", *rest]
+
 
 class P44UsageError(P44Error):
     """Bad magic options, request-cell syntax, unknown ``{{name}}`` or refused URL."""

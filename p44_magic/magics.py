@@ -34,6 +34,7 @@ from .magic_text import describe_request, status_text, summary
 from .progress import Progress, display_progress
 from .request import (
     HttpRequest,
+    check_request,
     lookup,
     parse_request,
     parse_request_line,
@@ -152,8 +153,8 @@ class P44Magics(Magics):
     @line_magic
     def p44_login(self, line: str) -> None:
         """Log in to project44: fetch a token now and keep it for this session."""
-        args = parse_argstring(self.p44_login, line)
-        line_out = _shortly(lambda: self._login_from(args))
+        args = self._shortly(lambda: parse_argstring(self.p44_login, line))
+        line_out = self._shortly(lambda: self._login_from(args))
         if line_out:
             print(line_out)
 
@@ -258,6 +259,22 @@ class P44Magics(Magics):
             )
         return Secret(value)
 
+    def _shortly(self, run: Callable[[], Any]) -> Any:
+        """Run a magic's work; any failure fails the cell with one short error, raised outside
+        the handler and without a traceback of its own, so it drags no exception chain (and
+        none of the frames or requests in it) along.
+
+        In a kernel it is the P44Error itself: IPython shows it through
+        :meth:`P44Error._render_traceback_` (class and message, no frames) and the kernel sends
+        that as the cell's error output, which papermill, nbclient and nbconvert report. In a
+        terminal it is IPython's UsageError line, as for any magic."""
+        value, failure = _short_failure(run)
+        if failure is None:
+            return value
+        if self._shows_widgets():
+            raise failure
+        raise UsageError(str(failure))
+
     def _shows_widgets(self) -> bool:
         return getattr(self.shell, "kernel", None) is not None
 
@@ -327,11 +344,11 @@ class P44Magics(Magics):
 
             {"statuses": ["IN_TRANSIT"]}
         """
-        args = parse_argstring(self.p44, line)
+        args = self._shortly(lambda: parse_argstring(self.p44, line))
         if args.help:
             print(self.p44.__doc__)
             return None
-        name, result = _shortly(lambda: self._parsed_and_run(args, cell))
+        name, result = self._shortly(lambda: self._parsed_and_run(args, cell))
         if isinstance(result, EachResult):
             return self._each_done(name, result, tables=args.tables)
         if name is None:
@@ -448,6 +465,7 @@ class P44Magics(Magics):
         if each is not None:
             name, values = each
             request = substitute_request(request, {**self.shell.user_ns, name: values[0]})
+        check_request(request)
         print(describe_request(client.url_for(request.target), request))
         if each is not None and len(each[1]) > 1:
             print(f"(the first of {len(each[1]):,} requests, one per value of {args.each})")
@@ -472,22 +490,23 @@ class P44Magics(Magics):
         return each
 
 
-def _shortly(run: Callable[[], Any]) -> Any:
-    """Run a magic's work; any failure becomes one short UsageError (IPython shows its message
-    and fails the cell). It is raised outside the handler, so it drags no exception chain (and
-    none of the frames or requests in it) along."""
+def _short_failure(run: Callable[[], Any]) -> tuple[Any, P44Error | None]:
+    """Run a magic's work: its value, or the one short P44Error any failure becomes."""
     try:
-        return run()
+        return run(), None
     except P44Error as error:
-        message = str(error)
+        failure = error
+    except UsageError as error:  # magic_arguments' own: a bad option
+        failure = P44UsageError(str(error))
     except KeyboardInterrupt:  # its traceback's frames hold the requests, token included
-        message = "Interrupted; nothing was returned."
+        failure = P44Error("Interrupted; nothing was returned.")
     except Exception as error:  # noqa: BLE001 - never a raw traceback out of a magic
-        message = (
+        failure = P44Error(
             f"p44_magic failed unexpectedly ({type(error).__name__}); nothing more is shown, "
             "so that no credential can be. Please report it with the cell that caused it."
         )
-    raise UsageError(message)
+    failure.__traceback__ = failure.__context__ = failure.__cause__ = None
+    return None, failure
 
 
 def _shown(value: Any, raw: bool) -> Any:

@@ -206,6 +206,7 @@ def substitute_request(request: HttpRequest, namespace: Mapping[str, Any]) -> Ht
 RESERVED_HEADERS = frozenset({"host", "authorization", "content-length", "transfer-encoding"})
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")  # what a header value may hold: printable ASCII
 _TARGET_BAD = re.compile(r"[\x00-\x20\x7f]")
+_SINGLE_BRACES = re.compile(r"(?<!\{)\{([A-Za-z_]\w*)\}(?!\})")  # {shipmentId}, not {{…}}
 
 
 def check_request(request: HttpRequest) -> None:
@@ -225,6 +226,14 @@ def check_request(request: HttpRequest) -> None:
                 "(header values are printable ASCII).",
                 hint="Percent-encode it, or send it in the body instead.",
             )
+    single = _SINGLE_BRACES.search(request.target)
+    if single:
+        name = single.group(1)
+        raise P44UsageError(
+            f"The path holds {{{name}}}, the catalogue's name for a value, not a value.",
+            hint=f"Write {{{{{name}}}}} to take it from a notebook variable {name}, or put the "
+            "id itself in the path.",
+        )
     bad = _TARGET_BAD.search(request.target)
     if bad:
         raise P44UsageError(

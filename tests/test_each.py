@@ -519,6 +519,7 @@ def test_on_a_terminal_the_bar_line_is_cleared_for_the_summary(shell, capsys, mo
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     with FaultServer(mixed) as server:
         assert log_in(shell, server.base_url).success
+        shell.run_cell("%config P44Magics.max_concurrency = 1")  # one at a time: 1/2, then 2/2
         shell.user_ns["ids"] = ["a", "b"]
         assert shell.run_cell(f"%%p44 events --each sid=ids\nGET {HISTORY}").success
     captured = capsys.readouterr()

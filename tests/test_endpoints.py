@@ -137,7 +137,7 @@ def completions(shell, text: str) -> list[str]:
 def test_tab_completes_methods_then_catalogue_paths(shell):
     assert completions(shell, "%p44 PO") == ["POST"]
     paths = completions(shell, "%p44 GET /api/v4/shipments/")
-    assert "/api/v4/shipments/{shipmentId}/positionhistory" in paths
+    assert "/api/v4/shipments/{{shipmentId}}/positionhistory" in paths  # a placeholder to fill
     assert "/api/v4/inventory/orders/search" not in paths  # a POST endpoint
     assert completions(shell, "df = %p44 --raw POST /api/v4/inv") == [
         "/api/v4/inventory/items/search",
@@ -146,6 +146,48 @@ def test_tab_completes_methods_then_catalogue_paths(shell):
     assert completions(shell, "%%p44 orders --all-pages\n# search\nPO") == ["POST"]
     assert "/api/v4/webhooks" in completions(shell, "%%p44\nGET /api/v4/w")
     assert completions(shell, "%%p44\nGET /x\nContent-Type: app") == []
+
+
+def test_a_completed_path_asks_for_its_variable_and_never_sends_braces(logged_in, capsys):
+    shell = logged_in
+    path = "/api/v4/shipments/{{shipmentId}}/tracking/history"
+    assert path in completions(shell, "%p44 GET /api/v4/shipments/")
+    assert not shell.run_cell(f"%p44 GET {path}").success
+    out = capsys.readouterr()
+    assert "no variable named 'shipmentId'" in out.out + out.err
+    orders = shell.run_cell("%p44 --raw POST /api/v4/inventory/orders/search").result
+    shell.user_ns["shipmentId"] = orders["results"][0]["shipmentIds"][0]
+    assert shell.run_cell(f"events = %p44 GET {path}").success and len(shell.user_ns["events"])
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "%p44 GET /api/v4/shipments/{shipmentId}/tracking/history",
+        "%p44 --dry-run GET /api/v4/shipments/{shipmentId}/tracking/history",
+        "%%p44\nGET /api/v4/shipments/abc/x/{sid}",
+    ],
+)
+def test_a_single_brace_placeholder_is_refused_before_sending(shell, capsys, cell):
+    from tests.servers import ScriptedServer, log_in, with_tokens
+
+    with ScriptedServer(with_tokens()) as server:
+        assert log_in(shell, server.base_url).success
+        assert not shell.run_cell(cell).success
+        assert server.data_calls() == []
+    out = capsys.readouterr()
+    name = "sid" if "{sid}" in cell else "shipmentId"
+    assert f"holds {{{name}}}" in out.out + out.err
+    assert f"Write {{{{{name}}}}} to take it from a notebook variable" in out.out + out.err
+
+
+def test_the_terminal_completion_menu_shows_whole_paths(shell):
+    from IPython.terminal import ptutils
+
+    path = "/api/v4/shipments/{{shipmentId}}/tracking/history"
+    assert ptutils._elide(path, "") == path  # IPython would show /a…}/history
+    dotted = "package.module.submodule.function_name"
+    assert ptutils._elide(dotted, "") != dotted  # anything else as IPython shows it
 
 
 def test_help_shows_grammar_options_and_examples(shell, capsys):

@@ -125,7 +125,10 @@ def test_error_cell_shows_short_http_404(executed):
     cell = executed.cell("%p44 GET /api/v4/shipments/no-such-shipment/tracking")
     assert "raises-exception" in cell.metadata.get("tags", [])
     text = cell_text(cell)
-    assert "UsageError: HTTP 404" in text
+    assert "P44HTTPError: HTTP 404" in text  # an error output: class and message, no frames
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    assert len(errors) == 1 and errors[0].ename == "P44HTTPError"
+    assert errors[0].evalue.startswith("HTTP 404 Not Found from GET")
     assert "supportReferenceId" in text
     assert "Traceback" not in text
 

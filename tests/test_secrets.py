@@ -142,7 +142,7 @@ def test_executed_notebook_and_its_history_leak_nothing(tmp_path, monkeypatch):
         nbformat.write(nb, path)
         secrets = issued_tokens(server) | {DEMO_CLIENT_SECRET}
     saved = path.read_text()
-    assert "Logged in to" in saved and "UsageError: HTTP 404" in saved
+    assert "Logged in to" in saved and "P44HTTPError: HTTP 404" in saved
     assert "application/vnd.jupyter.widget-state+json" in saved  # widget state was saved
     assert_clean(saved, secrets, "the saved notebook")
     history = ipython_dir / "history.sqlite"

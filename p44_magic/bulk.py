@@ -29,7 +29,7 @@ from .errors import (
     P44UsageError,
     clean_failures,
 )
-from .frame_columns import maybe_datetime
+from .frame_columns import in_timezone, maybe_datetime
 from .frames import Rows, frame_and_note, plain_rows, records_to_frame
 from .progress import EachCallback, Progress
 from .request import HttpRequest, placeholder_names, substitute_request
@@ -356,7 +356,7 @@ class BulkCalls:
         answers = {values[i]: answer for i, (_, answer) in sorted(results.items())}
         if wanted.kind == "frame":
             frames = {i: value for i, (value, _) in results.items()}
-            frame = joined_frame(name, values, frames, parse_dates)
+            frame = in_timezone(joined_frame(name, values, frames, parse_dates), self.timezone)
         else:
             frame = dict(answers)
         return EachResult(

@@ -36,9 +36,10 @@ from .answers import (
 )
 from .auth import AuthStyle, Secret, TokenHolder
 from .bulk import DEFAULT_MAX_EACH, BulkCalls
-from .endpoints import find_endpoint
+from .endpoints import closest_endpoint, find_endpoint
 from .environments import TOKEN_PATH, session_place
 from .errors import P44Error, P44HTTPError, P44Interrupted, clean_failures
+from .frame_columns import DEFAULT_TIMEZONE, in_timezone
 from .frames import frame_answer, frame_pages, page_collector
 from .pacing import Pacer
 from .paging import DEFAULT_PAGE_LIMIT, PagePlan, PageReader, all_pages
@@ -58,6 +59,7 @@ from .request import HttpRequest, check_request, encoded_body
 from .retries import RetryPolicy, Target, send_with_retries
 from .transport import ConnectionSlots, DeadlineTransport, proxy_for
 
+UNCHANGED = object()  # configure(): a setting not given
 ANSWER_BUDGET_TIMEOUTS = 4  # an answer must be whole within 4 timeouts (+1 s per MB)
 NO_PROGRESS = Progress()
 AS_FRAME = Wanted()
@@ -88,6 +90,7 @@ class P44Client(LooseArgumentCalls, BulkCalls):
         max_answer_mb: float = DEFAULT_MAX_ANSWER_MB,
         max_rate: float = 0.0,
         max_each: int = DEFAULT_MAX_EACH,
+        timezone: str | None = DEFAULT_TIMEZONE,
     ) -> None:
         self.auth_style = settings.auth_style("auth", auth)
         self.timeout = settings.seconds("timeout", timeout)
@@ -96,6 +99,7 @@ class P44Client(LooseArgumentCalls, BulkCalls):
         self.max_pages = DEFAULT_PAGE_LIMIT
         self.max_answer_bytes = DEFAULT_MAX_ANSWER_MB * MB
         self.max_each = DEFAULT_MAX_EACH
+        self.timezone: str | None = DEFAULT_TIMEZONE
         self._pacer = Pacer()  # the shared rate gate and max_rate, for every request
         # With a base URL the environment name is not used (the form calls it "custom").
         self.env = settings.environment("env", env or "na") if not base_url else "custom"
@@ -136,6 +140,7 @@ class P44Client(LooseArgumentCalls, BulkCalls):
             max_answer_mb=max_answer_mb,
             max_rate=max_rate,
             max_each=max_each,
+            timezone=timezone,
         )
 
     def configure(
@@ -149,8 +154,10 @@ class P44Client(LooseArgumentCalls, BulkCalls):
         max_answer_mb: float | None = None,
         max_rate: float | None = None,
         max_each: int | None = None,
+        timezone: str | None | object = UNCHANGED,
     ) -> None:
-        """Change a live session's settings (checked as in ``__init__``): from the next request."""
+        """Change a live session's settings (checked as in ``__init__``): from the next request.
+        (``timezone=None`` means naive UTC, so "leave it" is the default UNCHANGED.)"""
         if timeout is not None:
             self.timeout = settings.seconds("timeout", timeout)
             self._http.timeout = self._token_holder.timeout = httpx.Timeout(self.timeout)
@@ -163,6 +170,17 @@ class P44Client(LooseArgumentCalls, BulkCalls):
             self.policy = replace(self.policy, max_retry_after=wait)
         if max_concurrency is not None:
             self.max_concurrency = settings.concurrency("max_concurrency", max_concurrency)
+        self._configure_limits(max_pages, max_answer_mb, max_rate, max_each)
+        if timezone is not UNCHANGED:
+            self.timezone = settings.timezone("timezone", timezone)
+
+    def _configure_limits(
+        self,
+        max_pages: int | None,
+        max_answer_mb: float | None,
+        max_rate: float | None,
+        max_each: int | None,
+    ) -> None:
         if max_pages is not None:
             self.max_pages = settings.count("max_pages", max_pages, minimum=1)
         if max_answer_mb is not None:
@@ -246,7 +264,7 @@ class P44Client(LooseArgumentCalls, BulkCalls):
         notes: list[str] = []
         wanted = self._with_presets(request, wanted)
         value, _ = self._value(request, wanted, progress, notes)
-        return Result(value, self.last_exchange, notes)
+        return Result(in_timezone(value, self.timezone), self.last_exchange, notes)
 
     def _value(
         self,
@@ -393,6 +411,7 @@ class P44Client(LooseArgumentCalls, BulkCalls):
                 url=str(built.url),
                 body=exchange.body,
                 attempts=getattr(response, "p44_attempts", 1),
+                **_path_advice(response.status_code, request.method, url.path),
             )
         return response
 
@@ -430,3 +449,15 @@ class P44Client(LooseArgumentCalls, BulkCalls):
                 return read_answer(response, progress.download, self.max_answer_bytes)
             finally:
                 response.close()
+
+
+def _path_advice(status: int, method: str, path: str) -> dict[str, Any]:
+    """For a 404 on a path the catalogue does not know: the entry it most likely meant, and no
+    advice to quote the supportReferenceId (the path, not project44, is what to fix)."""
+    if status != 404 or find_endpoint(method, path) is not None:
+        return {}
+    meant = closest_endpoint(method, path)
+    return {
+        "did_you_mean": f"{meant.method} {meant.path}" if meant else None,
+        "known_path": False,
+    }

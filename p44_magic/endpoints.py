@@ -7,6 +7,7 @@ its published integration code.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -121,6 +122,23 @@ def find_endpoint(method: str, path: str) -> Endpoint | None:
         if endpoint.method == method.upper() and endpoint.pattern.match(path):
             return endpoint
     return None
+
+
+def closest_endpoint(method: str, path: str, cutoff: float = 0.85) -> Endpoint | None:
+    """The catalogue entry a mistyped path most likely meant (same method, as many segments,
+    placeholders taking the typed segment), or None when none is close."""
+    path = re.sub(r"^https?://[^/]+", "", path).split("?", 1)[0].rstrip("/")
+    typed = path.split("/")
+    best, best_ratio = None, cutoff
+    for endpoint in ENDPOINTS:
+        known = endpoint.path.split("/")
+        if endpoint.method != method.upper() or len(known) != len(typed):
+            continue
+        filled = "/".join(t if k.startswith("{") else k for k, t in zip(known, typed, strict=True))
+        ratio = difflib.SequenceMatcher(None, path, filled).ratio()
+        if ratio > best_ratio:
+            best, best_ratio = endpoint, ratio
+    return best
 
 
 def endpoints_frame(word: str | None = None) -> pd.DataFrame:

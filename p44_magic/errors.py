@@ -110,6 +110,8 @@ class P44HTTPError(P44Error):
         support_reference_id: str | None = None,
         body: Any = None,
         attempts: int = 1,
+        did_you_mean: str | None = None,
+        known_path: bool = True,
     ) -> None:
         self.status_code = status_code
         self.method = method
@@ -120,6 +122,7 @@ class P44HTTPError(P44Error):
         self.support_reference_id = support_reference_id
         self.body = scrub_json(body)
         self.attempts = attempts
+        self.did_you_mean = did_you_mean  # "GET /api/v4/…": the known path a 404 most likely meant
         head = f"HTTP {status_code} {reason}".rstrip() + f" from {method} {url}"
         if error_message:
             head += f": {error_message}"
@@ -128,10 +131,14 @@ class P44HTTPError(P44Error):
         lines += [f"  - {m}" for m in shown[:SERVER_ITEMS_SHOWN]]
         if len(shown) > SERVER_ITEMS_SHOWN:
             lines.append(f"  (and {len(shown) - SERVER_ITEMS_SHOWN} more in the answer's errors[])")
-        if support_reference_id:
+        if did_you_mean:
+            lines.append(f"Did you mean {did_you_mean}?")
+        if support_reference_id and known_path:
             lines.append(
                 f"supportReferenceId: {support_reference_id} (quote it to project44 support)"
             )
+        elif support_reference_id:
+            lines.append(f"supportReferenceId: {support_reference_id}")
         if attempts > 1:
             lines.append(f"Tried {attempts} times.")
         hint = _STATUS_HINTS.get(status_code)
@@ -141,7 +148,16 @@ class P44HTTPError(P44Error):
 
     @classmethod
     def from_answer(
-        cls, *, status_code: int, reason: str, method: str, url: str, body: Any, attempts: int = 1
+        cls,
+        *,
+        status_code: int,
+        reason: str,
+        method: str,
+        url: str,
+        body: Any,
+        attempts: int = 1,
+        did_you_mean: str | None = None,
+        known_path: bool = True,
     ) -> P44HTTPError:
         """Build from a parsed error body in project44's documented shape (or anything else)."""
         error_message = support_id = None
@@ -167,6 +183,8 @@ class P44HTTPError(P44Error):
             support_reference_id=support_id,
             body=body,
             attempts=attempts,
+            did_you_mean=did_you_mean,
+            known_path=known_path,
         )
 
 

@@ -61,3 +61,17 @@ def holds_objects(frame: pd.DataFrame, columns: dict[str, Any]) -> bool:
         for name, dtype in frame.dtypes.items()
         if dtype == _OBJECT
     )
+
+
+DEFAULT_TIMEZONE = "UTC"
+
+
+def in_timezone(frame: pd.DataFrame, timezone: str | None) -> pd.DataFrame:
+    """Every timezone-aware column of ``frame`` shown in ``timezone`` (an IANA name such as
+    ``"Europe/Berlin"``), or as naive UTC datetimes for ``None`` (which Excel takes)."""
+    if timezone == DEFAULT_TIMEZONE or not isinstance(frame, pd.DataFrame):
+        return frame
+    for label in frame.columns[frame.dtypes.map(lambda d: getattr(d, "tz", None) is not None)]:
+        column = frame[label].dt.tz_convert(timezone or "UTC")
+        frame[label] = column.dt.tz_localize(None) if timezone is None else column
+    return frame

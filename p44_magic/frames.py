@@ -15,7 +15,14 @@ from typing import Any
 import pandas as pd
 
 from .errors import P44UsageError, P44Warning
-from .frame_columns import MISSING, build_frame, holds_objects, maybe_datetime
+from .frame_columns import (
+    DEFAULT_TIMEZONE,
+    MISSING,
+    build_frame,
+    holds_objects,
+    in_timezone,
+    maybe_datetime,
+)
 from .gc_pause import gc_paused
 from .uniform_records import MAX_NESTING, Shape, TooDeep, columns_of, frame_from_json, uniform_rows
 
@@ -28,18 +35,20 @@ def to_frame(
     record_path: str | None = None,
     meta: Sequence[str] | str | None = None,
     parse_dates: bool = True,
+    timezone: str | None = DEFAULT_TIMEZONE,
 ) -> pd.DataFrame:
     """Turn a parsed JSON answer into a DataFrame.
 
     ``record_path`` picks the list that holds the rows (``"events"``,
     ``"shipment.routeInfo.stops"``); ``meta`` carries parent fields (``"shipment.id"``) onto every
     row as columns of the same dotted name. A hint about the choice made (several lists found) is
-    given as a :class:`P44Warning`.
+    given as a :class:`P44Warning`. Timestamps are UTC; ``timezone`` (an IANA name) shows them
+    in that zone, ``None`` as naive UTC datetimes (which Excel takes).
     """
     frame, note = frame_and_note(answer, record_path, meta, parse_dates)
     if note:
         warnings.warn(note, P44Warning, stacklevel=2)
-    return frame
+    return in_timezone(frame, timezone)
 
 
 def _too_deep() -> P44UsageError:

@@ -28,7 +28,7 @@ from .bulk import (
 )
 from .client import P44Client, Wanted
 from .endpoints import endpoints_frame
-from .environments import ENVIRONMENT_NAMES
+from .environments import ENVIRONMENT_NAMES, base_url_for, check_base_url
 from .errors import P44Error, P44Interrupted, P44UsageError
 from .magic_text import describe_request, status_text, summary
 from .progress import Progress, display_progress
@@ -53,6 +53,7 @@ _LIVE_SETTINGS = (
     "max_answer_mb",
     "max_rate",
     "max_each",
+    "timezone",
 )
 _IPYTHON_NAME = re.compile(r"_+|_i+|_i?\d+|_[iod]h|In|Out|exit|quit|get_ipython")
 _SECRET_HINT = (
@@ -90,6 +91,12 @@ class P44Magics(Magics):
     parse_dates = Bool(True, help="Turn ISO 8601 timestamp columns into datetimes.").tag(
         config=True
     )
+    timezone = Unicode(
+        "UTC",
+        allow_none=True,
+        help='Time zone of datetime columns: an IANA name ("Europe/Berlin"), or None for naive '
+        "UTC (which Excel takes).",
+    ).tag(config=True)
     progress = Bool(True, help="Show progress while --all-pages fetches pages.").tag(config=True)
     max_rate = Float(
         0.0, help="Most requests started per second, across threads (0: no limit)."
@@ -114,6 +121,7 @@ class P44Magics(Magics):
         "max_pages": lambda name, value: settings.count(name, value, minimum=1),
         "max_answer_mb": settings.megabytes,
         "login_wait": settings.seconds,
+        "timezone": settings.timezone,
         "max_rate": lambda name, value: settings.seconds(
             name, value, allow_zero=True, unit="per second"
         ),
@@ -176,7 +184,7 @@ class P44Magics(Magics):
             self._show_form(client_id or "", env, args.auth)
             return None
         if must_ask:
-            client_id, secret = self._prompt(client_id)
+            client_id, secret = self._prompt(client_id, env, base_url)
         return self._login(client_id, secret, env, base_url, args.auth)
 
     @line_magic
@@ -293,11 +301,18 @@ class P44Magics(Magics):
         )
         display(self.login_form)
 
-    def _prompt(self, client_id: str | None) -> tuple[str, Secret]:
-        print("project44 login: asking for the credentials (the secret is not echoed).")
-        if not client_id:
-            client_id = input("Client ID: ").strip()
-        return client_id, Secret(getpass.getpass("Client secret: "))
+    def _prompt(self, client_id: str | None, env: str, base_url: str | None) -> tuple[str, Secret]:
+        """Ask for what is missing, saying first where the credentials will go; Ctrl-C (or the
+        end of input) at a prompt cancels the login in one line."""
+        where = check_base_url(base_url) if base_url else base_url_for(env)
+        print(f"Logging in to {where} ({'custom' if base_url else env})…")
+        try:
+            if not client_id:
+                client_id = input("Client ID: ").strip()
+            return client_id, Secret(getpass.getpass("Client secret (not echoed): "))
+        except (KeyboardInterrupt, EOFError):
+            print()  # the prompt's line stays open otherwise
+        raise P44UsageError("Login cancelled.")
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -426,7 +441,7 @@ class P44Magics(Magics):
         if each is not None:
             return self._joined(result.value, args)
         if args.tables:
-            return tracking_tables(result.value, parse_dates=self.parse_dates)
+            return tracking_tables(result.value, self.parse_dates, self.timezone)
         return _shown(result.value, raw=args.raw)
 
     def _call(
@@ -482,7 +497,10 @@ class P44Magics(Magics):
 
     def _joined(self, each: EachResult, args: Any) -> EachResult:
         if args.tables:
-            parts = [(v, tracking_tables(a, self.parse_dates)) for v, a in each.answers.items()]
+            parts = [
+                (v, tracking_tables(a, self.parse_dates, self.timezone))
+                for v, a in each.answers.items()
+            ]
             each.frame = joined_tables(each.name, parts)
         if not len(each.answers) and len(each.failures):
             self.shell.user_ns[FAILURES_NAME] = each.failures

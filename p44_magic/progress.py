@@ -7,6 +7,7 @@ where (or whether) progress is shown.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -81,10 +82,14 @@ def _bar(
 
 
 def _widget_bar(title: str, vanish: bool = False) -> Callable[[int, int, str], None]:
+    """An ipywidgets bar; when the work is done its output is replaced (in place, through its
+    display id) by one plain-text line, or by nothing when ``vanish``, so a saved notebook
+    holds text, not a dead widget's ``HBox(children=…)``."""
     import ipywidgets as widgets
     from IPython.display import display
 
     parts: list = []  # made on the first update: most requests never need a bar
+    shown: list = []  # the display handle, and when the bar appeared
 
     def update(done: int, total: int, text: str) -> None:
         if not parts:
@@ -95,28 +100,35 @@ def _widget_bar(title: str, vanish: bool = False) -> Callable[[int, int, str], N
                 ]
             )
             parts.append(widgets.HBox(parts[:2]))
-            display(parts[2])
+            shown.extend([display(parts[2], display_id=True), time.monotonic()])
         bar, label = parts[:2]
         bar.max = max(total, 1)
         bar.value = min(done, bar.max)
         label.value = text
         if done >= total:
             bar.bar_style = "success"
-            if vanish:
-                for widget in parts:
-                    widget.close()
+            handle, started = shown
+            if handle is not None:
+                line = "" if vanish else f"{text} in {time.monotonic() - started:.1f} s"
+                handle.update({"text/plain": line}, raw=True)
+            for widget in parts:
+                widget.close()
 
     return update
 
 
 def _terminal_bar(width: int = 30, vanish: bool = False) -> Callable[[int, int, str], None]:
+    """A text bar on stderr; when the work is done, one plain line (or nothing, ``vanish``)."""
+    started: list[float] = []
+
     def update(done: int, total: int, text: str) -> None:
+        started[:] = started or [time.monotonic()]
         filled = int(width * done / max(total, 1))
         bar = f"[{'#' * filled}{'-' * (width - filled)}] {text}"
-        if done >= total and vanish:
-            print("\r" + " " * len(bar) + "\r", end="", file=sys.stderr, flush=True)
+        if done < total:
+            print(f"\r{bar}", end="", file=sys.stderr, flush=True)
             return
-        end = "\n" if done >= total else ""
-        print(f"\r{bar}", end=end, file=sys.stderr, flush=True)
+        line = "" if vanish else f"{text} in {time.monotonic() - started[0]:.1f} s"
+        print("\r" + line.ljust(len(bar)), end="\n" if line else "\r", file=sys.stderr, flush=True)
 
     return update

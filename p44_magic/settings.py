@@ -80,3 +80,19 @@ def _number(name: str, value: Any, unit: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise P44UsageError(f"{name} = {value!r}: it must be a number of {unit}.")
     return float(value)
+
+
+def timezone(name: str, value: Any) -> str | None:
+    """An IANA time zone name (``"UTC"``, ``"Europe/Berlin"``), or None for naive UTC."""
+    if value is None:
+        return None
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise P44UsageError(
+            f"{name} = {value!r}: not a time zone name.",
+            hint='Use an IANA name such as "UTC" or "Europe/Berlin", or None for naive UTC.',
+        ) from None
+    return value

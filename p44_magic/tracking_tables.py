@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from .frame_columns import DEFAULT_TIMEZONE, in_timezone
 from .frames import to_frame
 
 _STOP_COLUMNS = {
@@ -61,8 +62,18 @@ class TrackingTables:
         return f"<b>TrackingTables</b> for shipment {escape(self._shipment_id())}<ul>{items}</ul>"
 
 
-def tracking_tables(answer: dict[str, Any], parse_dates: bool = True) -> TrackingTables:
-    """Split a tracking answer (history, eventhistory, positionhistory or tracking)."""
+def tracking_tables(
+    answer: dict[str, Any], parse_dates: bool = True, timezone: str | None = DEFAULT_TIMEZONE
+) -> TrackingTables:
+    """Split a tracking answer (history, eventhistory, positionhistory or tracking);
+    timestamps in ``timezone`` (see :func:`p44_magic.to_frame`)."""
+    tables = _tracking_tables(answer, parse_dates)
+    for _, frame in tables:
+        in_timezone(frame, timezone)
+    return tables
+
+
+def _tracking_tables(answer: dict[str, Any], parse_dates: bool) -> TrackingTables:
     shipment = answer.get("shipment") if isinstance(answer, dict) else None
     if not isinstance(shipment, dict):
         from .errors import P44UsageError

@@ -111,3 +111,31 @@ def test_a_dotted_key_given_twice_keeps_the_last_value_like_json_normalize():
     frame = to_frame(records, parse_dates=False)
     pd.testing.assert_frame_equal(frame, pd.json_normalize(records))
     assert len(to_frame([{"a.b": 1, "a": {"b": 2}}, {"a.b": 3}])) == 2
+
+
+def test_timezone_setting_gives_frames_excel_takes(logged_in, tmp_path):
+    """Issue 13, item 6: orders.to_excel failed with 'Excel does not support datetimes with
+    timezones'. The default stays UTC; a zone name converts; None gives naive UTC."""
+    import pandas as pd
+
+    from p44_magic import to_frame
+
+    shell = logged_in
+    shell.run_cell("%config P44Magics.progress = False")
+    search = "%p44 --all-pages POST /api/v4/inventory/orders/search"
+    assert shell.run_cell(f"utc = {search}").success
+    shell.run_cell("%config P44Magics.timezone = 'Europe/Berlin'")
+    assert shell.run_cell(f"berlin = {search}").success
+    shell.run_cell("%config P44Magics.timezone = None")
+    assert shell.run_cell(f"naive = {search}").success
+    utc, berlin, naive = (shell.user_ns[n]["createdDateTime"] for n in ("utc", "berlin", "naive"))
+    assert str(utc.dt.tz) == "UTC" and str(berlin.dt.tz) == "Europe/Berlin" and naive.dt.tz is None
+    assert (berlin.dt.tz_convert("UTC") == utc).all()  # the same instants
+    assert (naive == utc.dt.tz_localize(None)).all()
+    path = tmp_path / "orders.xlsx"
+    shell.user_ns["naive_orders"] = shell.user_ns["naive"]
+    assert shell.run_cell(f"naive_orders.to_excel({str(path)!r})").success
+    assert pd.read_excel(path)["createdDateTime"].iloc[0] == naive.iloc[0].replace(tzinfo=None)
+    answer = [{"at": "2026-01-02T03:04:05+0000"}]
+    assert str(to_frame(answer, timezone="Asia/Tokyo")["at"].dt.tz) == "Asia/Tokyo"
+    assert to_frame(answer, timezone=None)["at"].dt.tz is None

@@ -63,8 +63,45 @@ def test_terminal_without_credentials_prompts(shell, demo, monkeypatch, capsys):
     monkeypatch.setattr("getpass.getpass", lambda prompt: DEMO_CLIENT_SECRET)
     assert shell.run_cell(f"%p44_login --base-url {demo.base_url}").success
     out = capsys.readouterr().out
-    assert "asking for the credentials" in out and "Logged in" in out
+    assert out.startswith(f"Logging in to {demo.base_url} (custom)…\n") and "Logged in" in out
     assert DEMO_CLIENT_SECRET not in out
+
+
+def test_a_bare_login_says_where_the_credentials_go_before_asking(shell, monkeypatch, capsys):
+    asked: list[str] = []
+
+    def cancel(prompt: str) -> str:
+        asked.append(prompt)
+        raise KeyboardInterrupt  # Ctrl-C at the prompt
+
+    monkeypatch.setattr("builtins.input", cancel)
+    result = shell.run_cell("%p44_login")
+    out = capsys.readouterr()
+    assert out.out.startswith("Logging in to https://na12.api.project44.com (na)…\n")
+    assert asked == ["Client ID: "]  # said before the first prompt
+    assert not result.success
+    lines = [line for line in (out.out + out.err).splitlines() if line.strip()]
+    assert lines == [
+        "Logging in to https://na12.api.project44.com (na)…",
+        "UsageError: Login cancelled.",
+    ]
+
+
+def test_ctrl_c_or_end_of_input_at_the_secret_prompt_cancels_in_one_line(
+    shell, monkeypatch, capsys
+):
+    monkeypatch.setattr("builtins.input", lambda prompt: "someone")
+    for stop in (KeyboardInterrupt, EOFError):
+
+        def cancel(prompt: str, stop=stop) -> str:
+            raise stop
+
+        monkeypatch.setattr("getpass.getpass", cancel)
+        assert not shell.run_cell("%p44_login --env sandbox").success
+        out = capsys.readouterr()
+        assert "Logging in to https://na12.api.sandbox.p-44.com (sandbox)…" in out.out
+        assert "Login cancelled." in out.err and "Traceback" not in out.out + out.err
+        assert shell.magics_manager.registry["P44Magics"].client is None
 
 
 def test_a_front_end_without_widgets_is_told_to_use_prompts(shell):

@@ -301,3 +301,20 @@ def test_a_header_written_twice_in_a_cell_is_sent_twice(shell):
         assert result.success, result.error_in_exec
         sent = server.data_calls()[-1].header_lines
     assert [value for key, value in sent if key.lower() == "x-tag"] == ["first", "second"]
+
+
+def test_a_mistyped_path_gets_a_hint_not_a_support_message(logged_in, capsys):
+    shell = logged_in
+    shell.user_ns["sid"] = "abc"
+    assert not shell.run_cell("%p44 GET /api/v4/shipment/{{sid}}/tracking").success
+    text = out_of(capsys)
+    assert "Did you mean GET /api/v4/shipments/{shipmentId}/tracking?" in text
+    assert "quote it to project44 support" not in text
+    assert not shell.run_cell("%p44 GET /api/v4/nothing/like/this/at/all").success
+    text = out_of(capsys)
+    assert "HTTP 404" in text and "Did you mean" not in text
+    assert "quote it to project44 support" not in text
+    # A known path whose id does not exist: that one is for project44 support.
+    assert not shell.run_cell("%p44 GET /api/v4/shipments/{{sid}}/tracking").success
+    text = out_of(capsys)
+    assert "quote it to project44 support" in text and "Did you mean" not in text

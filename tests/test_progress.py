@@ -66,3 +66,28 @@ def test_no_bar_where_nobody_sees_it():
     # pytest's stderr is not a terminal and this is not a notebook
     assert pages_progress(notebook=False) is None
     assert bytes_progress(notebook=False) is None
+
+
+def test_a_finished_bar_is_one_text_line_in_the_saved_notebook(tmp_path):
+    """Issue 13, item 9: text views of a saved notebook (GitHub, nbconvert --to markdown)
+    showed the dead widget as HBox(children=(IntProgress(…), Label(…)))."""
+    import re
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import MarkdownExporter
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext p44_magic\n%p44_login --env demo"),
+        nbformat.v4.new_code_cell(
+            "%%p44 orders --all-pages\nPOST /api/v4/inventory/orders/search?page=1&pageSize=50"
+            "\nContent-Type: application/json\n\n{}"
+        ),
+    ]
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = kernel
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute(cwd=str(tmp_path))
+    markdown, _ = MarkdownExporter().from_notebook_node(nb)
+    assert "HBox(children" not in markdown and "IntProgress" not in markdown
+    assert re.search(r"pages (\d+)/\1, [\d,]+ rows in \d+\.\d s", markdown), markdown

@@ -27,7 +27,15 @@ NO_WIDGETS_TEXT = (
     "This front end cannot show the p44_magic login form (it needs ipywidgets). "
     "Run %p44_login --prompt to be asked for the client id and secret instead."
 )
-LoginCallback = Callable[[str, Secret, str, str | None], str]  # id, secret, env, base URL → line
+#: id, secret, env, base URL, auth style → the success line
+LoginCallback = Callable[[str, Secret, str, str | None, str], str]
+AUTH_CHOICES = (("Basic auth", "basic"), ("Form fields", "form"))
+#: Option names of the magic line that a form user never typed, and what the form calls them.
+_FOR_THE_FORM = {
+    " (and --auth basic|form)": " (and how they are sent: Basic auth or form fields)",
+    "check --env / --base-url": "check the environment (or the base URL)",
+}
+_STATUS_STYLE = "line-height: 1.35; margin: 2px 0"
 
 
 class LoginForm:
@@ -43,6 +51,7 @@ class LoginForm:
         client_id: str = "",
         env: str = "na",
         expires_after: float | None = None,
+        auth: str = "basic",
     ) -> None:
         self._login = login
         self._lock = threading.Lock()  # a submit and the expiry never run at once
@@ -60,12 +69,26 @@ class LoginForm:
         self.base_url = widgets.Text(
             value="", description="Base URL", placeholder="https://…", style=wide
         )
+        self.auth = widgets.Dropdown(
+            options=AUTH_CHOICES,
+            value=auth if auth in dict(AUTH_CHOICES).values() else "basic",
+            description="Send as",
+            style=wide,
+        )
         self.button = widgets.Button(description="Log in", button_style="primary")
+        self.title = widgets.HTML(value="<b>project44 login</b>")
         self.status = widgets.HTML(value="")
         self.inputs = widgets.VBox(
-            [self.client_id, self.secret, self.environment, self.base_url, self.button]
+            [
+                self.client_id,
+                self.secret,
+                self.auth,
+                self.environment,
+                self.base_url,
+                self.button,
+            ]
         )
-        self.widget = widgets.VBox([self.inputs, self.status])
+        self.widget = widgets.VBox([self.title, self.inputs, self.status])
         self._show_url_box()
         self.environment.observe(lambda _: self._show_url_box(), names="value")
         self.button.on_click(lambda _: self.submit())
@@ -86,8 +109,11 @@ class LoginForm:
         return bundle
 
     def _show_url_box(self) -> None:
-        custom = self.environment.value == "custom"
-        self.base_url.layout.display = None if custom else "none"
+        """The URL box only for Custom; no id, secret or auth for Demo (it has its own)."""
+        env = self.environment.value
+        self.base_url.layout.display = None if env == "custom" else "none"
+        for box in (self.client_id, self.secret, self.auth):
+            box.layout.display = "none" if env == "demo" else None
 
     def submit(self) -> None:
         """Log in with what the form holds; blank the secret whatever happens.
@@ -109,9 +135,9 @@ class LoginForm:
         base_url = self.base_url.value.strip() or None if env == "custom" else None
         failure = None
         try:
-            line = self._login(self.client_id.value.strip(), secret, env, base_url)
+            line = self._login(self.client_id.value.strip(), secret, env, base_url, self.auth.value)
         except P44Error as error:
-            failure = str(error)
+            failure = _for_the_form(str(error))
         except Exception as error:  # noqa: BLE001 - a widget callback must never raise
             failure = f"Login failed unexpectedly ({type(error).__name__}); check the fields."
         del secret
@@ -139,9 +165,10 @@ class LoginForm:
         self.done = True
         if self._expiry is not None:
             self._expiry.cancel()
-        self.widget.children = (self.status,)
+        self.widget.children = (self.title, self.status)
         self.secret.value = ""
-        for widget in (self.client_id, self.secret, self.environment, self.base_url, self.button):
+        inputs = (self.client_id, self.secret, self.auth, self.environment, self.base_url)
+        for widget in (*inputs, self.button):
             widget.close()
         self.inputs.close()
 
@@ -153,7 +180,16 @@ def expired_text(after: float) -> str:
     )
 
 
+def _for_the_form(text: str) -> str:
+    """A message written for the magic line, said in the form's words."""
+    for line_words, form_words in _FOR_THE_FORM.items():
+        text = text.replace(line_words, form_words)
+    return text
+
+
 def _html_line(text: str) -> str:
+    """The status: the lines of ``text``, escaped, set close together."""
     from html import escape
 
-    return "<br>".join(escape(part) for part in text.splitlines())
+    lines = "<br>".join(escape(part) for part in text.splitlines())
+    return f'<div style="{_STATUS_STYLE}">{lines}</div>'

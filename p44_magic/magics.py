@@ -291,13 +291,21 @@ class P44Magics(Magics):
 
         from .login_form import LoginForm
 
-        def login(form_id: str, secret: Secret, form_env: str, base_url: str | None) -> str:
-            return self._login(form_id, secret or None, form_env, base_url, auth)
+        def login(
+            form_id: str, secret: Secret, form_env: str, base_url: str | None, form_auth: str
+        ) -> str:
+            if form_env == "demo":  # the demo has its own credentials
+                return self._login(None, None, form_env, None, None)
+            return self._login(form_id, secret or None, form_env, base_url, form_auth)
 
         if self.login_form is not None and not self.login_form.done:
             self.login_form.close()  # an older form still open would keep its typed secret
         self.login_form = LoginForm(
-            login, client_id=client_id, env=env, expires_after=self.login_wait
+            login,
+            client_id=client_id,
+            env=env,
+            expires_after=self.login_wait,
+            auth=auth or self.auth,
         )
         display(self.login_form)
 

@@ -34,7 +34,7 @@ def test_form_logs_in_clears_the_secret_and_shows_one_line(shell, demo):
     form.button.click()
     assert form.secret.value == ""
     assert "Logged in to" in form.status.value and DEMO_CLIENT_ID in form.status.value
-    assert form.widget.children == (form.status,)
+    assert form.widget.children == (form.title, form.status)
     assert shell.magics_manager.registry["P44Magics"].client is not None
     assert shell.run_cell("%p44 GET /api/v4/webhooks").success
 
@@ -191,7 +191,7 @@ def test_a_form_nobody_submits_expires_after_login_wait_and_drops_what_was_typed
     assert form.done, "the form never expired"
     assert "nobody logged in within 0.3 s" in form.status.value
     assert "P44Magics.login_wait" in form.status.value
-    assert form.widget.children == (form.status,)
+    assert form.widget.children == (form.title, form.status)
     state = widget_state_text()
     assert "typed-and-left-open" not in state
     assert not any(model_id in state for model_id in ids)
@@ -209,3 +209,48 @@ def test_a_new_form_or_a_logout_closes_the_form_still_open(shell):
     second.secret.value = "typed-in-the-second-form"
     shell.run_cell("%p44_logout")
     assert second.done and "typed-in-the-second-form" not in widget_state_text()
+
+
+def test_the_form_has_a_title_an_auth_choice_and_hides_what_demo_does_not_need(shell):
+    shell.run_cell("%p44_login --form")
+    form = form_of(shell)
+    assert "project44 login" in form.title.value and form.widget.children[0] is form.title
+    assert [value for _, value in form.auth.options] == ["basic", "form"]
+    form.environment.value = "demo"
+    hidden = [box.layout.display for box in (form.client_id, form.secret, form.auth)]
+    assert hidden == ["none", "none", "none"]
+    form.environment.value = "sandbox"
+    assert [box.layout.display for box in (form.client_id, form.secret, form.auth)] == [None] * 3
+
+
+def test_demo_from_the_form_logs_in_without_id_or_secret(shell):
+    shell.run_cell("%p44_login --form")
+    form = form_of(shell)
+    form.environment.value = "demo"
+    form.submit()
+    assert "Logged in to" in form.status.value and "(demo)" in form.status.value
+
+
+def test_the_auth_choice_of_the_form_is_how_the_credentials_are_sent(shell):
+    from tests.servers import ScriptedServer, with_tokens
+
+    with ScriptedServer(with_tokens()) as server:
+        form = filled_form(shell, server.base_url, "Sup3r-s3cret-Value-77")
+        form.auth.value = "form"
+        form.submit()
+        assert "Logged in to" in form.status.value and "(form" in form.status.value
+        token_request = server.token_calls()[0]
+    assert "authorization" not in token_request.headers
+    assert b"client_secret=" in token_request.body
+
+
+def test_form_messages_speak_of_the_form_not_of_magic_options(shell):
+    from tests.servers import Reply, ScriptedServer
+
+    refuse = {"error": "invalid_client", "error_description": "bad client"}
+    with ScriptedServer(lambda got: Reply(401, refuse)) as server:
+        form = filled_form(shell, server.base_url, "wrong-secret-value")
+        form.submit()
+    status = form.status.value
+    assert "--auth" not in status and "how they are sent" in status
+    assert status.startswith("<div style=") and "line-height" in status  # compact lines

@@ -38,7 +38,11 @@ ENTER_TIMEOUT_MS = 5_000
 
 def _notebook() -> dict:
     sources = [
-        ("load", "%load_ext p44_magic"),
+        (
+            "load",
+            "%load_ext p44_magic\nfrom p44_magic.demo import start_demo_server\n"
+            "print(start_demo_server().base_url)",
+        ),
         ("login", "%p44_login --form"),
         ("query", "%%p44\nGET /api/v4/capacityprovideraccounts"),
     ]
@@ -220,14 +224,21 @@ def test_login_form_in_jupyterlab(jupyter_lab, browser_context, screenshots):
         secret = form.get_by_label("Client secret", exact=True)
         environment = form.get_by_label("Environment", exact=True)
         button = form.get_by_role("button", name="Log in")
-        status = form.locator(".widget-html")
+        status = form.locator(".widget-html").last  # the first is the title
         for box in (client_id, secret, environment, button):
             expect(box).to_be_visible()
         expect(secret).to_have_attribute("type", "password")
         expect(form.get_by_label("Base URL", exact=True)).to_be_hidden()  # for Custom URL only
 
     with steps.step("wrong-secret-refused", login_text):
-        environment.select_option(label="Demo")
+        environment.select_option(label="Demo")  # the demo has its own credentials
+        expect(client_id).to_be_hidden()
+        expect(secret).to_be_hidden()
+        # The demo server the first cell started, as a Custom URL: it checks a typed secret.
+        demo_url = re.search(r"http://127\.0\.0\.1:\d+", _visible_text(cells.nth(0)))
+        assert demo_url, "the first cell did not print the demo's URL"
+        environment.select_option(label="Custom URL")
+        form.get_by_label("Base URL", exact=True).fill(demo_url.group())
         client_id.fill(DEMO_CLIENT_ID)
         secret.fill(WRONG_SECRET)
         button.click()

@@ -107,6 +107,9 @@ def frame_pages(
     """The frame of every page joined (see :mod:`p44_magic.paging`)."""
     if collector is not None:
         return Framed(collector.frame(parse_dates))
+    if record_path and not record_path.split(".")[0] == "results":
+        # --path and --meta apply to each result row (an order's lineItems, say)
+        return Framed(*frame_and_note(joined["results"], record_path, meta, parse_dates), joined)
     return Framed(*frame_and_note(joined, record_path, meta, parse_dates), joined)
 
 
@@ -132,23 +135,63 @@ def _frame_and_note(
     meta_paths = [meta] if isinstance(meta, str) else list(meta or [])
     parents = answer if isinstance(answer, list) and record_path else [answer]
     records: list[Any] = []
-    meta_rows: list[tuple[int, list[Any]]] = []
+    meta_values: list[list[Any]] = []
     note = None
     for parent in parents:
-        rows, note = select_records(parent, record_path)
-        if meta_paths:
-            values = [_lookup(parent, path, "--meta") for path in meta_paths]
-            meta_rows.append((len(rows), values))
-        records.extend(rows)
+        if record_path:
+            pairs = rows_with_holders(parent, record_path)
+        else:
+            rows, note = select_records(parent, record_path)
+            pairs = [(parent, row) for row in rows]
+        for holder, row in pairs:
+            records.append(row)
+            if meta_paths:
+                meta_values.append([_meta_value(holder, parent, path) for path in meta_paths])
     frame = records_to_frame(records, parse_dates=parse_dates)
     for position, path in enumerate(meta_paths):
         if path in frame.columns:
             raise P44UsageError(f"--meta {path}: the rows already have a column named {path!r}.")
-        column: list[Any] = []
-        for count, values in meta_rows:
-            column.extend([values[position]] * count)
-        frame[path] = maybe_datetime(pd.Series(column, index=frame.index), parse_dates)
+        column = [values[position] for values in meta_values]
+        frame[path] = maybe_datetime(
+            pd.Series(column, index=frame.index, dtype=object), parse_dates
+        )
     return frame, note
+
+
+def rows_with_holders(answer: Any, record_path: str) -> list[tuple[Any, Any]]:
+    """The rows at a dotted ``record_path``, each with the object that holds its list.
+
+    As ``pandas.json_normalize`` with a list ``record_path``, the path walks through lists:
+    ``results.lineItems`` gives every line item of every result (an item without the key adds
+    no rows). A key missing outside a list is a usage error naming the keys there."""
+    parts = record_path.split(".")
+
+    def walk(node: Any, index: int, holder: Any, walked: list[str]) -> list[tuple[Any, Any]]:
+        if index == len(parts):
+            return [(holder, row) for row in (node if isinstance(node, list) else [node])]
+        if isinstance(node, list):
+            return [
+                pair
+                for item in node
+                if isinstance(item, dict) and parts[index] in item
+                for pair in walk(item[parts[index]], index + 1, item, [*walked, parts[index]])
+            ]
+        if isinstance(node, dict) and parts[index] in node:
+            return walk(node[parts[index]], index + 1, node, [*walked, parts[index]])
+        where = ".".join(walked) or "the answer"
+        keys = ", ".join(map(str, node)) if isinstance(node, dict) else type(node).__name__
+        raise P44UsageError(
+            f"--path {record_path}: {where} has no key {parts[index]!r}.",
+            hint=f"Keys there: {keys}.",
+        )
+
+    return walk(answer, 0, answer, [])
+
+
+def _meta_value(holder: Any, answer: Any, path: str) -> Any:
+    """A ``--meta`` field: from the object holding the rows' list first, else from the top."""
+    found = _plain_walk(holder, path)
+    return found if found is not _ABSENT else _lookup(answer, path, "--meta")
 
 
 def select_records(answer: Any, record_path: str | None = None) -> tuple[list[Any], str | None]:

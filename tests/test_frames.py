@@ -7,6 +7,7 @@ import pytest
 
 from p44_magic import P44UsageError, P44Warning, to_frame
 from p44_magic.frames import frame_and_note
+from tests.servers import Received, Reply, ScriptedServer, client_for, log_in, with_tokens
 
 EVENTS = [
     {"type": "LOAD", "dateTime": "2026-11-20T10:00:00Z", "stopId": "s1"},
@@ -139,3 +140,66 @@ def test_timezone_setting_gives_frames_excel_takes(logged_in, tmp_path):
     answer = [{"at": "2026-01-02T03:04:05+0000"}]
     assert str(to_frame(answer, timezone="Asia/Tokyo")["at"].dt.tz) == "Asia/Tokyo"
     assert to_frame(answer, timezone=None)["at"].dt.tz is None
+
+
+ORDERS = {
+    "paginationInfo": {"total": 2},
+    "results": [
+        {
+            "orderNumber": "PO-1",
+            "statusCode": "OPEN",
+            "lineItems": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 2}],
+        },
+        {"orderNumber": "PO-2", "statusCode": "SHIPPED", "lineItems": [{"sku": "C", "qty": 5}]},
+        {"orderNumber": "PO-3", "statusCode": "NEW", "lineItems": []},
+    ],
+    "tenant": "acme",
+}
+
+
+def test_a_dotted_path_walks_through_lists_as_json_normalize_does():
+    """Issue 13, item 5: --path results.lineItems --meta orderNumber answered 'results has no
+    key lineItems. Keys there: list.'"""
+    import pandas as pd
+
+    from p44_magic import to_frame
+
+    ours = to_frame(ORDERS, record_path="results.lineItems", meta=["orderNumber", "tenant"])
+    theirs = pd.json_normalize(
+        ORDERS, record_path=["results", "lineItems"], meta=[["results", "orderNumber"], "tenant"]
+    ).rename(columns={"results.orderNumber": "orderNumber"})
+    pd.testing.assert_frame_equal(ours, theirs, check_dtype=False)
+    assert list(ours["orderNumber"]) == ["PO-1", "PO-1", "PO-2"]  # from the order, first
+    assert list(ours["tenant"]) == ["acme"] * 3  # else from the top of the answer
+
+
+def test_path_and_meta_apply_to_each_result_row_with_all_pages():
+    import pandas as pd
+
+    def page(got: Received) -> Reply:
+        number = int(got.path.split("page=")[1].split("&")[0])
+        rows = ORDERS["results"][number - 1 : number]
+        return Reply(200, {"paginationInfo": {"total": 3, "pageSize": 1}, "results": rows})
+
+    with ScriptedServer(with_tokens(page)) as server, client_for(server) as p44:
+        frame = p44.frame(
+            "POST",
+            "/api/v4/inventory/orders/search?page=1&pageSize=1",
+            json={},
+            all_pages=True,
+            record_path="lineItems",
+            meta=["orderNumber", "statusCode"],
+        )
+    theirs = pd.json_normalize(
+        ORDERS["results"], record_path="lineItems", meta=["orderNumber", "statusCode"]
+    )
+    pd.testing.assert_frame_equal(frame, theirs, check_dtype=False)
+
+
+def test_the_magic_walks_through_lists_too(shell, capsys):
+    with ScriptedServer(with_tokens(Reply(200, ORDERS))) as server:
+        assert log_in(shell, server.base_url).success
+        cell = "items = %p44 --path results.lineItems --meta orderNumber GET /api/v4/x"
+        assert shell.run_cell(cell).success
+    assert list(shell.user_ns["items"].columns) == ["sku", "qty", "orderNumber"]
+    capsys.readouterr()

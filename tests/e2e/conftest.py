@@ -1,7 +1,8 @@
 """End-to-end fixtures: a private JupyterLab server and headless Debian Chromium via playwright.
 
 Nothing is installed at run time. The README's test command installs the prerequisites first:
-``.ci/install-browser`` (Debian's chromium) and the dev extra (``jupyterlab``, ``playwright``);
+``.ci/install-browser`` (Debian's chromium) and the dev extra (``jupyterlab``, ``notebook``,
+``playwright``);
 playwright never downloads a browser here. When an e2e test is selected and they are missing,
 the run stops saying what is missing; ``-m "not e2e"`` runs the rest without them.
 """
@@ -34,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "e2e: end-to-end test that drives JupyterLab in headless Chromium "
-        "(needs /usr/bin/chromium, jupyterlab and playwright: see .ci/install-browser)",
+        "(needs /usr/bin/chromium, jupyterlab, notebook and playwright: see .ci/install-browser)",
     )
 
 
@@ -42,7 +43,12 @@ def _missing_prerequisites() -> list[str]:
     missing = []
     if not os.access(CHROMIUM, os.X_OK):
         missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    for module, package in (("playwright", "playwright"), ("jupyterlab", "jupyterlab")):
+    packages = (
+        ("playwright", "playwright"),
+        ("jupyterlab", "jupyterlab"),
+        ("notebook", "notebook"),
+    )
+    for module, package in packages:
         if importlib.util.find_spec(module) is None:
             missing.append(f"Python package {package}")
     return missing

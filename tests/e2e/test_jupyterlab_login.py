@@ -310,3 +310,44 @@ def test_login_form_in_jupyterlab(jupyter_lab, browser_context, screenshots):
         "Enter in the 'Client secret' box did not log in (the button did): "
         "LoginForm's secret.on_submit never fired in JupyterLab"
     )
+
+
+def test_login_form_in_notebook7(jupyter_lab, browser_context, screenshots):
+    """Issue 13, item 10: the same form in Notebook 7 (served by the same Jupyter server)."""
+    from playwright.sync_api import expect
+
+    name = "p44-login-notebook7.ipynb"
+    (jupyter_lab.root / name).write_text(json.dumps(_notebook(), indent=1))
+    page = browser_context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    steps = Steps(page, screenshots)
+    cells = page.locator(".jp-Notebook .jp-Cell")
+
+    def page_text() -> str:
+        return _visible_text(page.locator(".jp-Notebook"))
+
+    with steps.step("nb7-open", page_text):
+        page.goto(f"{jupyter_lab.base_url}/notebooks/{name}?token={jupyter_lab.token}")
+        expect(cells).to_have_count(3, timeout=30_000)
+    form = cells.nth(1).locator(".jp-OutputArea")
+    with steps.step("nb7-form", page_text):
+        _run_first_cell(cells.nth(0), jupyter_lab)
+        demo_url = re.search(r"http://127\.0\.0\.1:\d+", _visible_text(cells.nth(0)))
+        assert demo_url, "the first cell did not print the demo's URL"
+        cells.nth(1).locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        expect(form.get_by_text("project44 login")).to_be_visible()
+        form.get_by_label("Environment", exact=True).select_option(label="Custom URL")
+        form.get_by_label("Base URL", exact=True).fill(demo_url.group())
+        form.get_by_label("Client ID", exact=True).fill(DEMO_CLIENT_ID)
+        form.get_by_label("Client secret", exact=True).fill(DEMO_CLIENT_SECRET)
+        form.get_by_role("button", name="Log in").click()
+        expect(form.locator(".widget-html").last).to_contain_text("Logged in to")
+        expect(form.locator("input")).to_have_count(0)
+    with steps.step("nb7-query", page_text):
+        cells.nth(2).locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Control+Enter")
+        table = cells.nth(2).locator(".jp-OutputArea table").first
+        expect(table).to_be_visible()
+        assert table.locator("tbody tr").count() > 0, "the table has no rows"
+    page.close()

@@ -148,5 +148,5 @@ class LooseArgumentCalls:
 def _warned(result: Result) -> Any:
     """The value, with the notes given to a Python caller as P44Warnings."""
     for note in result.notes:
-        warnings.warn(note, P44Warning, stacklevel=3)
+        warnings.warn(note, P44Warning, stacklevel=4)  # _warned, the call, clean_failures, caller
     return result.value

@@ -58,3 +58,20 @@ def test_a_client_without_the_role_gets_403_with_a_hint(demo):
     assert error.status_code == 403 and error.support_reference_id
     assert "lacks the role" in str(error)
     assert error.method == "GET" and error.url.endswith("/api/v4/webhooks")
+
+
+def test_a_p44_warning_points_at_the_callers_line():
+    """The warning names the line that made the call, not p44_magic's wrapper."""
+    import warnings
+
+    from p44_magic import P44Warning
+    from tests.servers import Reply, ScriptedServer, client_for, with_tokens
+
+    body = {"items": [{"n": 1}], "infoMessages": [{"severity": "WARNING", "message": "late"}]}
+    with ScriptedServer(with_tokens(Reply(200, body))) as server, client_for(server) as p44:
+        for call in (p44.frame, p44.answer):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                call("GET", "/api/v4/x")
+            ours = [w for w in caught if issubclass(w.category, P44Warning)]
+            assert ours and all(w.filename == __file__ for w in ours), [w.filename for w in ours]

@@ -128,14 +128,13 @@ def test_reload_ext_hands_the_session_over_and_logout_reaches_it(shell, capsys):
     capsys.readouterr()
 
 
-class RecordingProxy:
-    """A 'proxy' on 127.0.0.1 that records the first line of what each client sends it."""
+class LoopbackProxy:
+    """A listener on 127.0.0.1 that hands each accepted connection to ``handle``."""
 
     def __init__(self) -> None:
         import socket
         import threading
 
-        self.lines: list[str] = []
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
@@ -148,16 +147,30 @@ class RecordingProxy:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
-            with conn:
-                conn.settimeout(2)
-                try:
-                    self.lines.append(conn.recv(4096).decode("latin-1").split("\r\n")[0])
-                    conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-                except OSError:
-                    pass
+            self.handle(conn)
+
+    def handle(self, conn) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self._sock.close()
+
+
+class RecordingProxy(LoopbackProxy):
+    """A 'proxy' that records the first line of what each client sends it."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        super().__init__()
+
+    def handle(self, conn) -> None:
+        with conn:
+            conn.settimeout(2)
+            try:
+                self.lines.append(conn.recv(4096).decode("latin-1").split("\r\n")[0])
+                conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            except OSError:
+                pass
 
 
 @pytest.fixture
@@ -190,42 +203,27 @@ def test_an_https_host_goes_through_the_proxy_only_as_a_connect_tunnel(proxy_eve
     )
 
 
-class TunnellingProxy:
-    """An HTTP proxy on 127.0.0.1 that answers CONNECT for any host by tunnelling to ``target``
-    (a local port), as a corporate proxy tunnels to the real host."""
+class TunnellingProxy(LoopbackProxy):
+    """An HTTP proxy that answers CONNECT for any host by tunnelling to ``target`` (a local
+    port), as a corporate proxy tunnels to the real host."""
 
     def __init__(self, target: int) -> None:
-        import socket
-        import threading
-
         self.target = target
         self.connects: list[str] = []
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
+    def handle(self, client) -> None:
         import socket
         import threading
 
-        while True:
-            try:
-                client, _ = self._sock.accept()
-            except OSError:
-                return
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += client.recv(4096) or b"\r\n\r\n"
-            self.connects.append(head.decode("latin-1").split("\r\n")[0])
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
-
-    def close(self) -> None:
-        self._sock.close()
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += client.recv(4096) or b"\r\n\r\n"
+        self.connects.append(head.decode("latin-1").split("\r\n")[0])
+        upstream = socket.create_connection(("127.0.0.1", self.target))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
 
 
 def _pipe(source, sink) -> None:

@@ -8,6 +8,7 @@ submitted does not stay in the widget state that a notebook saves.
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from collections.abc import Callable
 
@@ -15,7 +16,9 @@ import ipywidgets as widgets
 
 from .auth import Secret
 from .environments import ENVIRONMENT_NAMES
-from .errors import P44Error
+from .errors import P44Error, P44UsageError
+from .pacing import DeferredInterrupt
+from .widget_wait import MessagePump
 
 #: Dropdown label → environment name; "custom" shows the URL box.
 _LABELS = {"na": "NA production", "eu": "EU production", "sandbox": "Sandbox", "demo": "Demo"}
@@ -36,6 +39,18 @@ _FOR_THE_FORM = {
     "check --env / --base-url": "check the environment (or the base URL)",
 }
 _STATUS_STYLE = "line-height: 1.35; margin: 2px 0"
+#: Seconds a waiting login gives a front end to report that it shows the form.
+VIEW_WAIT = 8.0
+WAKE_EVERY = 0.1  # seconds between looks at the form while waiting
+NO_VIEW_TEXT = (
+    "No front end shows the login form (a headless run: papermill, nbconvert, nbclient?). "
+    "Log in without it: set P44_CLIENT_ID and P44_CLIENT_SECRET in the kernel's environment "
+    "and run %p44_login, or run %p44_login --prompt to be asked for them."
+)
+INTERRUPTED_TEXT = (
+    "Stopped waiting for the login form. It stays open: log in there, then run the next cells."
+)
+CLOSED_TEXT = "The login form was closed before anyone logged in. Run %p44_login again."
 
 
 class LoginForm:
@@ -56,6 +71,8 @@ class LoginForm:
         self._login = login
         self._lock = threading.Lock()  # a submit and the expiry never run at once
         self.done = False  # logged in, expired or closed: the inputs are gone
+        self.logged_in = False
+        self.closed_because: str | None = None  # why it closed with nobody logged in
         wide = {"description_width": "8em"}  # room for "Client secret" and "Environment"
         self.client_id = widgets.Text(value=client_id, description="Client ID", style=wide)
         self.secret = widgets.Password(value="", description="Client secret", style=wide)
@@ -89,6 +106,7 @@ class LoginForm:
             ]
         )
         self.widget = widgets.VBox([self.title, self.inputs, self.status])
+        self.widget._view_count = 0  # a number, so front ends report the views they render
         self._show_url_box()
         self.environment.observe(lambda _: self._show_url_box(), names="value")
         self.button.on_click(lambda _: self.submit())
@@ -140,19 +158,30 @@ class LoginForm:
             failure = _for_the_form(str(error))
         except Exception as error:  # noqa: BLE001 - a widget callback must never raise
             failure = f"Login failed unexpectedly ({type(error).__name__}); check the fields."
+        except KeyboardInterrupt:
+            self.status.value = _html_line("Login interrupted; log in again.")
+            self.button.disabled = False
+            raise
         del secret
         if failure is not None:
             self.status.value = _html_line(failure)
             self.button.disabled = False
             return
         self.status.value = _html_line(line)
+        self.logged_in = True
         self._finish()
+
+    @property
+    def views(self) -> int:
+        """How many views of the form front ends say they show (0 in a headless run)."""
+        return self.widget._view_count or 0
 
     def expire(self, after: float) -> None:
         """Nobody logged in within ``after`` seconds: close the inputs and say so."""
         with self._lock:
             if not self.done:
-                self.status.value = _html_line(expired_text(after))
+                self.closed_because = expired_text(after)
+                self.status.value = _html_line(self.closed_because)
                 self._finish()
 
     def close(self) -> None:
@@ -171,6 +200,36 @@ class LoginForm:
         for widget in (*inputs, self.button):
             widget.close()
         self.inputs.close()
+
+
+def wait_for_login(form: LoginForm, pump: MessagePump, view_wait: float = VIEW_WAIT) -> None:
+    """Block until someone logs in through ``form`` while ``pump`` keeps its widgets working.
+
+    Raises :class:`P44UsageError` when the form expires or closes first, or when after
+    ``view_wait`` seconds no front end shows it (a headless run); the form is closed then.
+    An interrupt stops the wait (after a login already under way); the form stays, and works
+    once the cell has ended.
+    """
+    started = time.monotonic()
+    with DeferredInterrupt() as interrupt:  # never between reading a message and keeping it
+        try:
+            while not form.done and not interrupt.requested:
+                if time.monotonic() - started >= view_wait and not _shown(form, pump):
+                    form.close()
+                    raise P44UsageError(NO_VIEW_TEXT)
+                pump.handle(WAKE_EVERY)
+        finally:
+            pump.finish()
+    if form.logged_in:
+        return
+    if interrupt.requested or not form.done:
+        raise P44UsageError(INTERRUPTED_TEXT)
+    raise P44UsageError(form.closed_because or CLOSED_TEXT)
+
+
+def _shown(form: LoginForm, pump: MessagePump) -> bool:
+    """A front end renders the form, or at least talks to the kernel about widgets."""
+    return form.views > 0 or pump.comm_messages > 0
 
 
 def expired_text(after: float) -> str:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from IPython.core.error import UsageError
+from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Int, TraitError, Unicode, validate
@@ -56,6 +56,10 @@ _LIVE_SETTINGS = (
     "timezone",
 )
 _IPYTHON_NAME = re.compile(r"_+|_i+|_i?\d+|_[iod]h|In|Out|exit|quit|get_ipython")
+NO_INPUT_TEXT = (
+    "Nobody can answer a prompt here (a headless run: papermill, nbconvert, nbclient?). "
+    "Set P44_CLIENT_ID and P44_CLIENT_SECRET in the kernel's environment and run %p44_login."
+)
 _SECRET_HINT = (
     "Put the secret in a variable and pass --client-secret $name, set P44_CLIENT_SECRET, "
     "or run %p44_login without it to get the login form or a prompt."
@@ -105,7 +109,9 @@ class P44Magics(Magics):
         config=True
     )
     login_wait = Float(
-        300.0, help="Seconds the login form stays open for a login before it closes."
+        300.0,
+        help="Seconds %p44_login waits for a login through its form (Run All goes on after "
+        "it); the form then closes.",
     ).tag(config=True)
 
     # Each trait is checked where it is declared: %config prints the short message and keeps
@@ -289,7 +295,8 @@ class P44Magics(Magics):
     def _show_form(self, client_id: str, env: str, auth: str | None) -> None:
         from IPython.display import display
 
-        from .login_form import LoginForm
+        from .login_form import LoginForm, wait_for_login
+        from .widget_wait import message_pump
 
         def login(
             form_id: str, secret: Secret, form_env: str, base_url: str | None, form_auth: str
@@ -308,6 +315,11 @@ class P44Magics(Magics):
             auth=auth or self.auth,
         )
         display(self.login_form)
+        pump = message_pump(self.shell)
+        if pump is None:  # a kernel this cell cannot wait in: the form works after the cell
+            print("Log in with the form, then run the next cells.")
+            return
+        wait_for_login(self.login_form, pump)
 
     def _prompt(self, client_id: str | None, env: str, base_url: str | None) -> tuple[str, Secret]:
         """Ask for what is missing, saying first where the credentials will go; Ctrl-C (or the
@@ -320,6 +332,8 @@ class P44Magics(Magics):
             return client_id, Secret(getpass.getpass("Client secret (not echoed): "))
         except (KeyboardInterrupt, EOFError):
             print()  # the prompt's line stays open otherwise
+        except StdinNotImplementedError:  # a headless run: nobody can answer
+            raise P44UsageError(NO_INPUT_TEXT) from None
         raise P44UsageError("Login cancelled.")
 
     # -- requests ---------------------------------------------------------------------------

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import contextvars
 import math
+import signal as signals
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import P44Error
 
@@ -97,6 +98,36 @@ def pause(seconds: float) -> None:
         time.sleep(max(0.0, seconds))
     elif stop.wait(max(0.0, seconds)):
         raise Stopped()
+
+
+class DeferredInterrupt:
+    """While entered (on the main thread, with Python's default SIGINT handler installed, as
+    ipykernel has it while a cell runs), an interrupt only sets a flag; :meth:`check` raises the
+    KeyboardInterrupt at a point where the caller can stop cleanly. Elsewhere it changes
+    nothing: the interrupt is raised wherever it lands, as usual."""
+
+    def __init__(self) -> None:
+        self._requested = threading.Event()
+        self._previous: Any = None
+
+    @property
+    def requested(self) -> bool:
+        return self._requested.is_set()
+
+    def check(self) -> None:
+        if self._requested.is_set():
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> DeferredInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            if signals.getsignal(signals.SIGINT) is signals.default_int_handler:
+                self._previous = signals.signal(signals.SIGINT, lambda *_: self._requested.set())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signals.signal(signals.SIGINT, self._previous)
+            self._previous = None
 
 
 class Pacer:

@@ -12,13 +12,11 @@ workers that finish it.
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable, Collection
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from .pacing import in_this_context, new_stop, stop_on
+from .pacing import DeferredInterrupt, in_this_context, new_stop, stop_on
 
 WAKE_EVERY = 0.05  # how often a waiting caller looks at the interrupt flag
 
@@ -30,8 +28,7 @@ class Workers:
     def __init__(self, count: int) -> None:
         self.stop = new_stop()
         self._pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="p44")
-        self._interrupted = threading.Event()
-        self._previous_handler: Any = None
+        self._interrupt = DeferredInterrupt()
 
     def submit(self, work: Callable[..., Any], *args: Any) -> Future:
         with stop_on(self.stop):
@@ -54,22 +51,16 @@ class Workers:
                 return done
 
     def _check_interrupted(self) -> None:
-        if self._interrupted.is_set():
-            raise KeyboardInterrupt
+        self._interrupt.check()
 
     def __enter__(self) -> Workers:
-        if threading.current_thread() is threading.main_thread():
-            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                self._previous_handler = signal.signal(
-                    signal.SIGINT, lambda *_: self._interrupted.set()
-                )
+        self._interrupt.__enter__()
         return self
 
     def __exit__(self, kind: type | None, error: BaseException | None, tb: Any) -> None:
         if error is not None:
             self.stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGINT, self._previous_handler)
-        if error is None and self._interrupted.is_set():
+        self._interrupt.__exit__()
+        if error is None and self._interrupt.requested:
             raise KeyboardInterrupt  # it came after the last wait: still the user's

@@ -102,18 +102,24 @@ NOTEBOOK_CELLS = [
     ("_p44_last", []),
     ("get_ipython().magics_manager.registry['P44Magics'].client", []),
     ("%p44_status", []),
-    ("%p44_login --form", []),
     (
-        "import os\n"
-        "form = get_ipython().magics_manager.registry['P44Magics'].login_form\n"
-        "form.environment.value = 'custom'\n"
-        "form.base_url.value = '{base_url}'\n"
-        "form.client_id.value = os.environ['P44_CLIENT_ID']\n"
-        "form.secret.value = os.environ['FORM_SECRET']\n"
-        "form.submit()\n"
-        "form.status.value",
+        # No front end renders widgets here: a thread types into the form as a person would,
+        # while the next cell waits for the login.
+        "import os, threading, time\n"
+        "def fill(magics=get_ipython().magics_manager.registry['P44Magics']):\n"
+        "    while magics.login_form is None:\n"
+        "        time.sleep(0.05)\n"
+        "    form = magics.login_form\n"
+        "    form.environment.value = 'custom'\n"
+        "    form.base_url.value = '{base_url}'\n"
+        "    form.client_id.value = os.environ['P44_CLIENT_ID']\n"
+        "    form.secret.value = os.environ['FORM_SECRET']\n"
+        "    form.submit()\n"
+        "threading.Thread(target=fill, daemon=True).start()",
         [],
     ),
+    ("%p44_login --form", []),
+    ("get_ipython().magics_manager.registry['P44Magics'].login_form.status.value", []),
     ("%p44 GET /api/v4/webhooks", []),
 ]
 

@@ -351,3 +351,51 @@ def test_login_form_in_notebook7(jupyter_lab, browser_context, screenshots):
         expect(table).to_be_visible()
         assert table.locator("tbody tr").count() > 0, "the table has no rows"
     page.close()
+
+
+def test_run_all_waits_for_the_form_login_in_jupyterlab(jupyter_lab, browser_context, screenshots):
+    """Issue 13, item 1: Run All shows the form and waits; once the person logs in, the next
+    cell (a ``%%p44`` query) runs by itself and its table renders."""
+    from playwright.sync_api import expect
+
+    name = "p44-run-all.ipynb"
+    notebook = _notebook()
+    notebook["cells"] = [
+        {**notebook["cells"][0], "id": "login", "source": "%load_ext p44_magic\n%p44_login"},
+        {**notebook["cells"][2], "id": "query"},
+    ]
+    (jupyter_lab.root / name).write_text(json.dumps(notebook, indent=1))
+    page = browser_context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    steps = Steps(page, screenshots)
+    cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
+
+    def page_text() -> str:
+        return _visible_text(page.locator(".jp-NotebookPanel:visible"))
+
+    with steps.step("run-all-open", page_text):
+        page.goto(f"{jupyter_lab.base_url}/lab/tree/{name}?token={jupyter_lab.token}")
+        expect(cells).to_have_count(2, timeout=30_000)
+        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(
+            1, timeout=30_000
+        )
+    form = cells.nth(0).locator(".jp-OutputArea")
+    query_prompt = cells.nth(1).locator(".jp-InputPrompt")
+    with steps.step("run-all-waits", page_text):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        expect(form.get_by_text("project44 login")).to_be_visible()
+        time.sleep(1.5)  # longer than the query would take to start without a wait
+        expect(query_prompt).to_contain_text("[*]")  # queued behind the waiting login
+        expect(cells.nth(1).locator(".jp-OutputArea-output")).to_have_count(0)
+    with steps.step("run-all-logged-in", page_text):
+        form.get_by_label("Environment", exact=True).select_option(label="Demo")
+        form.get_by_role("button", name="Log in").click()
+        expect(form.locator(".widget-html").last).to_contain_text("Logged in to")
+    with steps.step("run-all-query-table", page_text):
+        table = cells.nth(1).locator(".jp-OutputArea table").first
+        expect(table).to_be_visible()
+        assert table.locator("tbody tr").count() > 0, "the table has no rows"
+        expect(query_prompt).to_contain_text("[2]")
+        expect(cells.nth(0).locator(".jp-InputPrompt")).to_contain_text("[1]")
+    page.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -88,11 +89,18 @@ class MessagePump:
         self.comm_messages += 1
         saved = _parent_of(kernel)
         _set_parent(kernel, idents, msg)  # replies and echoes name the message they answer
+        # busy / idle as the kernel would send them: a widget sends its next change only once
+        # it has seen "idle" for the last one (ipywidgets' message throttle).
+        kernel._publish_status("busy", "shell", parent=msg)
         try:
             handler(_reply_stream(kernel), idents, msg)
         except Exception:  # noqa: BLE001 - as the kernel does: a comm's failure is only logged
             kernel.log.error("Exception in comm message handler", exc_info=True)
         finally:
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:
+                    stream.flush()  # what the handler printed comes before its "idle"
+            kernel._publish_status("idle", "shell", parent=msg)
             _set_parent(kernel, *saved)
 
 

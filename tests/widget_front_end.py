@@ -37,6 +37,8 @@ class WidgetFrontEnd:
         self.client.wait_for_ready(timeout=60)
         self.cells: dict[str, Cell] = {}
         self.models: dict[str, dict[str, Any]] = {}  # comm id → widget state
+        # ipywidgets sends a model's next update only after "idle" for its last one
+        self._unanswered: dict[str, str] = {}  # comm id → msg id of its last update
 
     def close(self) -> None:
         self.client.stop_channels()
@@ -84,6 +86,11 @@ class WidgetFrontEnd:
         msg_type = msg["msg_type"]
         parent = msg["parent_header"].get("msg_id")
         content = msg["content"]
+        if msg_type == "status" and content["execution_state"] == "idle":
+            for comm_id, msg_id in list(self._unanswered.items()):
+                if msg_id == parent:
+                    del self._unanswered[comm_id]
+            return
         if msg_type == "execute_reply":
             if parent in self.cells:
                 self.cells[parent].reply = content
@@ -119,15 +126,24 @@ class WidgetFrontEnd:
         self.set(comm_id, _view_count=count)
 
     def set(self, comm_id: str, **state: Any) -> None:
+        """Change a widget's state as a person's input does: like ipywidgets' own front end,
+        only once the kernel has said "idle" for this widget's previous update."""
+        self.wait(
+            lambda: comm_id not in self._unanswered,
+            timeout=10,
+            what=f"'idle' for the previous update of widget {comm_id}",
+        )
         self.models[comm_id].update(state)
-        self._comm_msg(comm_id, {"method": "update", "state": state, "buffer_paths": []})
+        msg_id = self._comm_msg(comm_id, {"method": "update", "state": state, "buffer_paths": []})
+        self._unanswered[comm_id] = msg_id
 
     def click(self, comm_id: str) -> None:
         self._comm_msg(comm_id, {"method": "custom", "content": {"event": "click"}})
 
-    def _comm_msg(self, comm_id: str, data: dict) -> None:
+    def _comm_msg(self, comm_id: str, data: dict) -> str:
         msg = self.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
         self.client.shell_channel.send(msg)
+        return msg["header"]["msg_id"]
 
 
 def text_of(cell: Cell) -> str:

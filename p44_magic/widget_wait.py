@@ -41,14 +41,10 @@ class MessagePump:
         self._replay = replay
         self._held: list = []
         self.comm_messages = 0  # comm messages handled: a front end is there and talking
-        import zmq
-
-        self._poller = zmq.Poller()
-        self._poller.register(socket, zmq.POLLIN)
 
     def handle(self, seconds: float) -> None:
         """Wait up to ``seconds`` for a message; handle every one that is waiting."""
-        if self._poller.poll(max(0, int(seconds * 1000))):
+        if self._socket.poll(max(0, int(seconds * 1000))):
             self._drain()
 
     def finish(self) -> None:
@@ -61,14 +57,9 @@ class MessagePump:
                 self._replay(held)
 
     def _drain(self) -> None:
-        import zmq
-
-        while True:
-            try:
-                frames = self._socket.recv_multipart(zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                return
-            self._take(frames)
+        # Only this thread reads the socket, so a message polled for is there to receive.
+        while self._socket.poll(0):
+            self._take(self._socket.recv_multipart(copy=False))
 
     def _take(self, frames: list) -> None:
         kernel = self._kernel

@@ -19,6 +19,7 @@ from .errors import (
     P44TimeoutError,
     P44UsageError,
     P44Warning,
+    ServerMessage,
 )
 from .frames import to_frame
 from .request import HttpRequest, parse_request
@@ -39,6 +40,7 @@ __all__ = [
     "P44ConnectionError",
     "P44Error",
     "P44HTTPError",
+    "ServerMessage",
     "P44Interrupted",
     "P44PagingError",
     "P44TimeoutError",

@@ -14,6 +14,7 @@ import httpx
 import msgspec
 
 from .errors import P44Error
+from .frames import NO_PRESET, Preset
 from .gc_pause import gc_paused
 from .scrub import MASK, scrub
 
@@ -78,6 +79,8 @@ class Wanted:
     meta: tuple[str, ...] = ()
     presets: bool = True
     parse_dates: bool = True
+    preset: Preset = NO_PRESET  # what of record_path / meta came from the catalogue
+    json_required: bool = True  # False (--raw): an answer that is not JSON comes back as text
 
 
 def record_answer(exchange: Exchange, response: httpx.Response, elapsed: float) -> None:
@@ -166,22 +169,44 @@ def too_large(max_bytes: int) -> P44Error:
     )
 
 
-def decode_body(response: httpx.Response) -> Any:
-    """JSON as Python objects; None for an empty answer; text when the answer is not JSON."""
+def decode_body(response: httpx.Response, strict: bool = False) -> Any:
+    """JSON as Python objects; None for an empty answer; text when the answer is not JSON.
+
+    ``strict``: a successful answer that says it is JSON but does not parse (cut off on the
+    way, malformed) is a :class:`P44Error`, not text that a Run All would pass over."""
     return decode_content(
-        response.status_code, response.headers.get("Content-Type", ""), response.content
+        response.status_code, response.headers.get("Content-Type", ""), response.content, strict
     )
 
 
-def decode_content(status_code: int, content_type: str, raw: bytes) -> Any:
+def decode_content(status_code: int, content_type: str, raw: bytes, strict: bool = False) -> Any:
     """:func:`decode_body` for an answer already taken apart."""
     if status_code == 204 or not raw or raw.isspace():
         return None
-    if "json" in content_type or _JSON_START.match(raw) is not None:
+    says_json = "json" in content_type.lower()
+    if says_json or _JSON_START.match(raw) is not None:
         found = parse_json(raw)
         if found is not _NOT_JSON:
             return found
+        if strict and says_json and status_code < 400:
+            raise broken_json(raw, content_type)
     return raw.decode("utf-8", "replace")
+
+
+def broken_json(raw: bytes, content_type: str) -> P44Error:
+    """The error for an answer that says it is JSON and is not: what is wrong, and what to do."""
+    try:
+        msgspec.json.decode(raw)
+        problem = "it does not parse"
+    except msgspec.DecodeError as error:
+        problem = str(error).rstrip(".")  # e.g. "Input data was truncated"; no answer text in it
+    kind = content_type.split(";")[0].strip()[:60] or "JSON"
+    return P44Error(
+        f"The answer says it is JSON ({kind}) but is not valid JSON: {problem} "
+        f"({len(raw):,} bytes).",
+        hint="It may have been cut off on the way: run the cell again. "
+        "--raw (or P44Client.answer) shows the text as it came.",
+    )
 
 
 _NOT_JSON = object()

@@ -333,14 +333,14 @@ class BulkCalls:
         """One value's rows: plain records to be framed with every other value's (one frame
         for all: 300 small frames cost more than the requests), else its own frame."""
         response = self._exchange(request, notes)
-        answer = decode_body(response)
+        answer = decode_body(response, strict=wanted.kind == "frame" or wanted.json_required)
         notes += info_notes(answer)
         rows = plain_rows(answer, wanted.record_path, wanted.meta, first)
         if rows is not None:
             return rows, answer
         if answer is None or isinstance(answer, str):
             return answer, answer
-        frame, note = frame_and_note(answer, wanted.record_path, wanted.meta, False)
+        frame, note = frame_and_note(answer, wanted.record_path, wanted.meta, False, wanted.preset)
         notes += [note] if note else []
         return frame, answer
 

@@ -40,7 +40,7 @@ from .endpoints import closest_endpoint, find_endpoint
 from .environments import TOKEN_PATH, session_place
 from .errors import P44Error, P44HTTPError, P44Interrupted, clean_failures
 from .frame_columns import DEFAULT_TIMEZONE, in_timezone
-from .frames import frame_answer, frame_pages, page_collector
+from .frames import Preset, frame_answer, frame_pages, page_collector
 from .pacing import Pacer
 from .paging import DEFAULT_PAGE_LIMIT, PagePlan, PageReader, all_pages
 from .progress import Progress
@@ -286,7 +286,10 @@ class P44Client(LooseArgumentCalls, BulkCalls):
         endpoint = find_endpoint(request.method, request.target)
         if endpoint is None or endpoint.rows in (None, "results"):
             return wanted
-        return replace(wanted, record_path=endpoint.rows, meta=wanted.meta or endpoint.meta)
+        preset = Preset(rows=True, meta=not wanted.meta)
+        return replace(
+            wanted, record_path=endpoint.rows, meta=wanted.meta or endpoint.meta, preset=preset
+        )
 
     def _single_value(
         self, request: HttpRequest, wanted: Wanted, progress: Progress, notes: list[str]
@@ -295,16 +298,17 @@ class P44Client(LooseArgumentCalls, BulkCalls):
         if wanted.kind == "response":
             return returned_response(response), None
         if wanted.kind == "answer":
-            body = decode_body(response)
+            body = decode_body(response, strict=wanted.json_required)
             notes += info_notes(body)
             return body, body
         status, content_type = response.status_code, response.headers.get("Content-Type", "")
         framed = frame_answer(
             response.content,
-            lambda raw: decode_content(status, content_type, raw),
+            lambda raw: decode_content(status, content_type, raw, strict=True),
             wanted.record_path,
             wanted.meta,
             wanted.parse_dates,
+            wanted.preset,
         )
         notes += info_notes(framed.answer) + ([framed.note] if framed.note else [])
         return framed.value, framed.answer
@@ -325,7 +329,12 @@ class P44Client(LooseArgumentCalls, BulkCalls):
 
         def framed_pages(joined: dict[str, Any]) -> Any:
             framed = frame_pages(
-                joined, collector, wanted.record_path, wanted.meta, wanted.parse_dates
+                joined,
+                collector,
+                wanted.record_path,
+                wanted.meta,
+                wanted.parse_dates,
+                wanted.preset,
             )
             notes.extend([framed.note] if framed.note else [])
             return framed.value
@@ -358,7 +367,7 @@ class P44Client(LooseArgumentCalls, BulkCalls):
         return all_pages(
             plan,
             fetch,
-            PageReader(decode_body, on_page),
+            PageReader(lambda response: decode_body(response, strict=True), on_page),
             max_pages=max_pages,
             page_limit=self.max_pages,
             max_concurrency=max_concurrency or self.max_concurrency,

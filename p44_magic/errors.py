@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .scrub import scrub, scrub_json
@@ -95,8 +96,40 @@ class P44AuthError(P44Error):
         )
 
 
+@dataclass(frozen=True)
+class ServerMessage:
+    """One item of an answer's ``errors[]``: often the specific thing to fix ("Appointment in
+    the Past"), with ``diagnostic`` naming the field, while ``errorMessage`` is generic."""
+
+    message: str
+    severity: str | None = None
+    diagnostic: str | None = None
+    source: str | None = None
+
+    def __str__(self) -> str:
+        """The message, its severity unless ERROR, and its diagnostic."""
+        text = self.message
+        if self.severity and self.severity.upper() != "ERROR":
+            text = f"{self.severity}: {text}"
+        return f"{text} (diagnostic: {self.diagnostic})" if self.diagnostic else text
+
+    @classmethod
+    def from_item(cls, item: Any) -> ServerMessage | None:
+        if not isinstance(item, dict) or not server_text(item.get("message")):
+            return None
+        return cls(
+            message=server_text(item.get("message")) or "",
+            severity=server_text(item.get("severity"), 20),
+            diagnostic=server_text(item.get("diagnostic")),
+            source=server_text(item.get("source")),
+        )
+
+
 class P44HTTPError(P44Error):
-    """A data endpoint answered 4xx/5xx. Carries project44's error fields for support."""
+    """A data endpoint answered 4xx/5xx. Carries project44's error fields for support:
+    ``error_message``, ``errors`` (the ``errors[]`` items as :class:`ServerMessage`, with
+    severity and diagnostic; ``messages`` holds just their texts) and ``support_reference_id``.
+    """
 
     def __init__(
         self,
@@ -107,6 +140,7 @@ class P44HTTPError(P44Error):
         reason: str = "",
         error_message: str | None = None,
         messages: list[str] | None = None,
+        errors: list[ServerMessage] | None = None,
         support_reference_id: str | None = None,
         body: Any = None,
         attempts: int = 1,
@@ -118,7 +152,8 @@ class P44HTTPError(P44Error):
         self.url = url
         self.reason = reason
         self.error_message = error_message
-        self.messages = messages or []
+        self.errors = list(errors or [])
+        self.messages = messages or [item.message for item in self.errors]
         self.support_reference_id = support_reference_id
         self.body = scrub_json(body)
         self.attempts = attempts
@@ -127,7 +162,8 @@ class P44HTTPError(P44Error):
         if error_message:
             head += f": {error_message}"
         lines = [head]
-        shown = [m for m in self.messages if m and m != error_message]
+        items = self.errors or [ServerMessage(m) for m in self.messages if m]
+        shown = list(dict.fromkeys(str(i) for i in items if i.message != error_message))
         lines += [f"  - {m}" for m in shown[:SERVER_ITEMS_SHOWN]]
         if len(shown) > SERVER_ITEMS_SHOWN:
             lines.append(f"  (and {len(shown) - SERVER_ITEMS_SHOWN} more in the answer's errors[])")
@@ -161,7 +197,7 @@ class P44HTTPError(P44Error):
     ) -> P44HTTPError:
         """Build from a parsed error body in project44's documented shape (or anything else)."""
         error_message = support_id = None
-        messages: list[str] = []
+        errors: list[ServerMessage] = []
         if isinstance(body, dict):
             error_message = server_text(body.get("errorMessage")) or server_text(
                 body.get("error_description")
@@ -169,8 +205,9 @@ class P44HTTPError(P44Error):
             support_id = server_text(body.get("supportReferenceId"))
             items = body.get("errors")
             for item in items[:10_000] if isinstance(items, list) else []:
-                if isinstance(item, dict) and item.get("message"):
-                    messages.append(server_text(item.get("message")) or "")
+                found = ServerMessage.from_item(item)
+                if found is not None:
+                    errors.append(found)
         elif isinstance(body, str) and body.strip() and "<html" not in body[:200].lower():
             error_message = server_text(body.strip().splitlines()[0][:200])
         return cls(
@@ -179,7 +216,7 @@ class P44HTTPError(P44Error):
             url=url,
             reason=reason,
             error_message=error_message,
-            messages=messages,
+            errors=errors,
             support_reference_id=support_id,
             body=body,
             attempts=attempts,

@@ -26,6 +26,11 @@ from .frame_columns import (
 from .gc_pause import gc_paused
 from .uniform_records import MAX_NESTING, Shape, TooDeep, columns_of, frame_from_json, uniform_rows
 
+
+class AbsentKey(P44UsageError):
+    """A dotted path names a key the answer does not have."""
+
+
 #: Lists that are never the rows of an answer: project44's side-channel messages.
 SIDE_LISTS = frozenset({"infoMessages"})
 
@@ -58,6 +63,19 @@ def _too_deep() -> P44UsageError:
     )
 
 
+@dataclass(frozen=True)
+class Preset:
+    """Which of the rows' list (``rows``) and parent fields (``meta``) came from the catalogue
+    rather than the user: an answer that lacks them gives an empty table or missing values,
+    and no message names an option the user did not type."""
+
+    rows: bool = False
+    meta: bool = False
+
+
+NO_PRESET = Preset()
+
+
 @dataclass
 class Framed:
     """A frame (or the answer's text, or None) and the one-line note about how rows were chosen;
@@ -74,6 +92,7 @@ def frame_answer(
     record_path: str | None = None,
     meta: Sequence[str] | str | None = None,
     parse_dates: bool = True,
+    preset: Preset = NO_PRESET,
 ) -> Framed:
     """The frame of a raw answer: the same-shaped-records path straight from the bytes when it
     applies, else ``decode`` and the general path. Text and empty answers come back as they are.
@@ -86,7 +105,7 @@ def frame_answer(
         answer = decode(raw)
         if answer is None or isinstance(answer, str):
             return Framed(answer, answer=answer)
-        frame, note = frame_and_note(answer, record_path, meta, parse_dates)
+        frame, note = frame_and_note(answer, record_path, meta, parse_dates, preset)
     except RecursionError:
         raise _too_deep() from None
     return Framed(frame, note, answer)
@@ -103,14 +122,15 @@ def frame_pages(
     record_path: str | None = None,
     meta: Sequence[str] | str | None = None,
     parse_dates: bool = True,
+    preset: Preset = NO_PRESET,
 ) -> Framed:
     """The frame of every page joined (see :mod:`p44_magic.paging`)."""
     if collector is not None:
         return Framed(collector.frame(parse_dates))
+    rows = joined
     if record_path and not record_path.split(".")[0] == "results":
-        # --path and --meta apply to each result row (an order's lineItems, say)
-        return Framed(*frame_and_note(joined["results"], record_path, meta, parse_dates), joined)
-    return Framed(*frame_and_note(joined, record_path, meta, parse_dates), joined)
+        rows = joined["results"]  # --path and --meta apply to each result row (lineItems, say)
+    return Framed(*frame_and_note(rows, record_path, meta, parse_dates, preset), joined)
 
 
 def frame_and_note(
@@ -118,10 +138,11 @@ def frame_and_note(
     record_path: str | None = None,
     meta: Sequence[str] | str | None = None,
     parse_dates: bool = True,
+    preset: Preset = NO_PRESET,
 ) -> tuple[pd.DataFrame, str | None]:
     """:func:`to_frame`, with the note returned instead of warned."""
     try:
-        return _frame_and_note(answer, record_path, meta, parse_dates)
+        return _frame_and_note(answer, record_path, meta, parse_dates, preset)
     except RecursionError:
         raise _too_deep() from None
 
@@ -131,6 +152,7 @@ def _frame_and_note(
     record_path: str | None,
     meta: Sequence[str] | str | None,
     parse_dates: bool,
+    preset: Preset,
 ) -> tuple[pd.DataFrame, str | None]:
     meta_paths = [meta] if isinstance(meta, str) else list(meta or [])
     parents = answer if isinstance(answer, list) and record_path else [answer]
@@ -139,16 +161,26 @@ def _frame_and_note(
     note = None
     for parent in parents:
         if record_path:
-            pairs = rows_with_holders(parent, record_path)
+            try:
+                pairs = rows_with_holders(parent, record_path)
+            except AbsentKey:
+                if not preset.rows:
+                    raise
+                pairs = []  # real answers leave out a list that has nothing in it yet
+                note = f"The answer has no {record_path} (none yet): an empty table."
         else:
             rows, note = select_records(parent, record_path)
             pairs = [(parent, row) for row in rows]
         for holder, row in pairs:
             records.append(row)
             if meta_paths:
-                meta_values.append([_meta_value(holder, parent, path) for path in meta_paths])
+                meta_values.append(
+                    [_meta_value(holder, parent, path, preset.meta) for path in meta_paths]
+                )
     frame = records_to_frame(records, parse_dates=parse_dates)
     for position, path in enumerate(meta_paths):
+        if path in frame.columns and preset.meta:
+            continue  # the rows' own field wins over a parent field nobody asked for
         if path in frame.columns:
             raise P44UsageError(f"--meta {path}: the rows already have a column named {path!r}.")
         column = [values[position] for values in meta_values]
@@ -168,7 +200,8 @@ def rows_with_holders(answer: Any, record_path: str) -> list[tuple[Any, Any]]:
 
     def walk(node: Any, index: int, holder: Any, walked: list[str]) -> list[tuple[Any, Any]]:
         if index == len(parts):
-            return [(holder, row) for row in (node if isinstance(node, list) else [node])]
+            rows = node if isinstance(node, list) else [] if node is None else [node]
+            return [(holder, row) for row in rows]
         if isinstance(node, list):
             return [
                 pair
@@ -180,7 +213,7 @@ def rows_with_holders(answer: Any, record_path: str) -> list[tuple[Any, Any]]:
             return walk(node[parts[index]], index + 1, node, [*walked, parts[index]])
         where = ".".join(walked) or "the answer"
         keys = ", ".join(map(str, node)) if isinstance(node, dict) else type(node).__name__
-        raise P44UsageError(
+        raise AbsentKey(
             f"--path {record_path}: {where} has no key {parts[index]!r}.",
             hint=f"Keys there: {keys}.",
         )
@@ -188,10 +221,16 @@ def rows_with_holders(answer: Any, record_path: str) -> list[tuple[Any, Any]]:
     return walk(answer, 0, answer, [])
 
 
-def _meta_value(holder: Any, answer: Any, path: str) -> Any:
-    """A ``--meta`` field: from the object holding the rows' list first, else from the top."""
+def _meta_value(holder: Any, answer: Any, path: str, absent_ok: bool = False) -> Any:
+    """A ``--meta`` field: from the object holding the rows' list first, else from the top
+    (missing when ``absent_ok``: a preset's parent field that this answer lacks)."""
     found = _plain_walk(holder, path)
-    return found if found is not _ABSENT else _lookup(answer, path, "--meta")
+    if found is not _ABSENT:
+        return found
+    if absent_ok:
+        found = _plain_walk(answer, path)
+        return MISSING if found is _ABSENT else found
+    return _lookup(answer, path, "--meta")
 
 
 def select_records(answer: Any, record_path: str | None = None) -> tuple[list[Any], str | None]:
@@ -352,7 +391,7 @@ def _lookup(answer: Any, dotted: str, option: str) -> Any:
             continue
         where = ".".join(walked) or "the answer"
         keys = ", ".join(map(str, value)) if isinstance(value, dict) else type(value).__name__
-        raise P44UsageError(
+        raise AbsentKey(
             f"{option} {dotted}: {where} has no key {part!r}.", hint=f"Keys there: {keys}."
         )
     return value

@@ -448,6 +448,7 @@ class P44Magics(Magics):
             meta=tuple(args.meta or ()),
             presets=not args.no_presets,
             parse_dates=self.parse_dates,
+            json_required=not args.raw,
         )
         progress = (
             display_progress(self._shows_widgets(), pages=args.all_pages, each=bool(each))

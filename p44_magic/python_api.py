@@ -80,7 +80,7 @@ class LooseArgumentCalls:
     ) -> Any:
         """The parsed answer: JSON as Python objects, text when not JSON, None for no content."""
         request = request_of(method, path, params, json, headers, content)
-        return _warned(self.call(request, Wanted("answer")))
+        return _warned(self.call(request, Wanted("answer", json_required=False)))
 
     @clean_failures
     def all_pages(

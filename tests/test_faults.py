@@ -15,7 +15,6 @@ import time
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
-import pandas as pd
 import pytest
 
 from p44_magic import (
@@ -414,21 +413,29 @@ def test_nothing_but_429_is_an_http_error_after_retries_plus_one_attempts(method
 
 
 def test_truncated_json_is_never_a_partial_frame():
+    """Issue 14: an answer that says it is JSON and is cut off fails the cell (a Run All
+    stops there) instead of coming back as text; P44Client.answer (--raw) gives the text."""
     raw = '[{"n": 1}, {"n": 2}, {"n'
     with FaultServer(answer(200, raw, content_type="application/json")) as server:
         with client_for(server) as p44:
-            frame = p44.frame("GET", "/api/v4/faults/things")
-            assert not isinstance(frame, pd.DataFrame)
-            assert frame == raw  # the whole text, shown as text, never two rows as if complete
+            with pytest.raises(P44Error) as caught:
+                p44.frame("GET", "/api/v4/faults/things")
+            assert str(caught.value).startswith(
+                "The answer says it is JSON (application/json) but is not valid JSON: "
+                "Input data was truncated (24 bytes)."
+            )
+            assert "cut off on the way: run the cell again" in str(caught.value)
             assert p44.answer("GET", "/api/v4/faults/things") == raw
 
 
 @pytest.mark.parametrize("raw", ['{"a": 1,}', "[1, 2", '{"a": tru}', "{{}}", "[\x00]"])
-def test_malformed_json_with_a_json_content_type_is_returned_as_its_text(raw):
+def test_malformed_json_with_a_json_content_type_is_an_error_except_as_the_raw_answer(raw):
     with FaultServer(answer(200, raw, content_type="application/json")) as server:
         with client_for(server) as p44:
-            assert p44.frame("GET", "/api/v4/faults/things") == raw
-            assert p44.last_exchange.body == raw
+            with pytest.raises(P44Error, match="says it is JSON .* but is not valid JSON"):
+                p44.frame("GET", "/api/v4/faults/things")
+            assert p44.last_exchange.body == raw  # kept as it came, for a look
+            assert p44.answer("GET", "/api/v4/faults/things") == raw
 
 
 def test_json_labelled_text_plain_is_still_json():

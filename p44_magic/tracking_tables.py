@@ -1,7 +1,11 @@
-"""A tracking answer as linked tables: shipment, stops, events, states, positions.
+"""A tracking answer as linked tables: shipment, stops, segments, events, states, positions,
+related.
 
-Every table carries ``shipment_id``; events and states are joined to their stop (type, city,
-country) by ``stopId``. Pure: usable on any parsed tracking answer without IPython.
+Every table carries ``shipment_id``; events and states are joined to their stop (type, name,
+city, country, UN/LOCODE) by ``stopId``, events and positions to their route segment's
+``transportationMode`` by ``routeSegmentId``. Rows without a stop or segment keep their place
+with those columns missing; parts an answer lacks give empty tables. Repeated identifier types
+keep every value, joined with ", ". Pure: usable on any parsed answer without IPython.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from .frames import to_frame
 _STOP_COLUMNS = {
     "id": "stopId",
     "type": "stop.type",
+    "name": "stop.name",
     "location.address.city": "stop.city",
     "location.address.country": "stop.country",
+    "unlocode": "stop.unlocode",
 }
+UNLOCODE = "PORT_UN_LOCODE"
 
 
 @dataclass
@@ -30,9 +37,11 @@ class TrackingTables:
 
     shipment: pd.DataFrame
     stops: pd.DataFrame
+    segments: pd.DataFrame
     events: pd.DataFrame
     states: pd.DataFrame
     positions: pd.DataFrame
+    related: pd.DataFrame
 
     def __iter__(self) -> Iterator[tuple[str, pd.DataFrame]]:
         return ((f.name, getattr(self, f.name)) for f in fields(self))
@@ -84,20 +93,93 @@ def _tracking_tables(answer: dict[str, Any], parse_dates: bool) -> TrackingTable
             "or tracking.",
         )
     shipment_id = shipment.get("id")
-    stops = _with_id(
-        to_frame(((shipment.get("routeInfo") or {}).get("stops")) or [], parse_dates=parse_dates),
-        shipment_id,
-    )
+    route = shipment.get("routeInfo") if isinstance(shipment.get("routeInfo"), dict) else {}
+    stops = _stops(_records(route.get("stops")), shipment_id, parse_dates)
+    segments = _segments(_records(route.get("routeSegments")), stops, shipment_id, parse_dates)
     stop_lookup = _stop_lookup(stops)
-    events = _joined(_table(answer, "events", shipment_id, parse_dates), stop_lookup)
-    states = _joined(_table(answer, "states", shipment_id, parse_dates), stop_lookup)
+    modes = _mode_lookup(segments)
+    events = _joined(_table(answer, "events", shipment_id, parse_dates), stop_lookup, "stopId")
+    events = _joined(events, modes, "routeSegmentId")
+    states = _joined(_table(answer, "states", shipment_id, parse_dates), stop_lookup, "stopId")
+    positions = _joined(
+        _table(answer, "positions", shipment_id, parse_dates), modes, "routeSegmentId"
+    )
     return TrackingTables(
         shipment=_shipment_row(shipment, parse_dates),
         stops=stops,
+        segments=segments,
         events=events,
         states=states,
-        positions=_table(answer, "positions", shipment_id, parse_dates),
+        positions=positions,
+        related=_related(_records(shipment.get("relatedShipments")), shipment_id, parse_dates),
     )
+
+
+def _records(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list an answer may leave out, set to null or fill with odd items."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _identifier_columns(items: Any) -> dict[str, str]:
+    """``[{type, value}, …]`` → ``{"identifier.TYPE": "v1, v2"}``: a repeated type keeps every
+    value, in the answer's order."""
+    columns: dict[str, str] = {}
+    for item in _records(items):
+        column = f"identifier.{item.get('type')}"
+        value = str(item.get("value"))
+        columns[column] = f"{columns[column]}, {value}" if column in columns else value
+    return columns
+
+
+def _stops(records: list[dict[str, Any]], shipment_id: Any, parse_dates: bool) -> pd.DataFrame:
+    """One row per stop, with name, UN/LOCODE and coordinates read from the location whether
+    or not it has an address (ocean ports often have none)."""
+    stops = _with_id(to_frame(records, parse_dates=parse_dates), shipment_id)
+    if not records:
+        return stops
+    locations = [r.get("location") if isinstance(r.get("location"), dict) else {} for r in records]
+    coordinates = [
+        loc.get("coordinates") if isinstance(loc.get("coordinates"), dict) else {}
+        for loc in locations
+    ]
+    stops["name"] = [loc.get("name") for loc in locations]
+    stops["unlocode"] = [
+        _identifier_columns(loc.get("identifiers")).get(f"identifier.{UNLOCODE}")
+        for loc in locations
+    ]
+    stops["latitude"] = pd.to_numeric([c.get("latitude") for c in coordinates], errors="coerce")
+    stops["longitude"] = pd.to_numeric([c.get("longitude") for c in coordinates], errors="coerce")
+    return stops
+
+
+def _segments(
+    records: list[dict[str, Any]], stops: pd.DataFrame, shipment_id: Any, parse_dates: bool
+) -> pd.DataFrame:
+    """One row per route segment: from/to stop, mode, identifiers pivoted as the shipment's,
+    emissions flattened with their units (``emissions.distance.value``, ``….unit``)."""
+    rows = []
+    for record in records:
+        row = {key: value for key, value in record.items() if key != "identifiers"}
+        rows.append({**row, **_identifier_columns(record.get("identifiers"))})
+    segments = _with_id(to_frame(rows, parse_dates=parse_dates), shipment_id)
+    if len(segments) and "id" in stops.columns:
+        names = dict(zip(stops["id"], stops["name"], strict=False))
+        for end in ("from", "to"):
+            column = f"{end}StopId"
+            if column in segments.columns:
+                at = segments.columns.get_loc(column) + 1
+                segments.insert(at, f"{end}.name", segments[column].map(names))
+    return segments
+
+
+def _related(records: list[dict[str, Any]], shipment_id: Any, parse_dates: bool) -> pd.DataFrame:
+    """One row per related shipment (found by project44 after creation: container ↔ booking)."""
+    rows = []
+    for record in records:
+        row = {key: value for key, value in record.items() if key not in ("id", "identifiers")}
+        pivoted = _identifier_columns(record.get("identifiers"))
+        rows.append({"relatedShipmentId": record.get("id"), **pivoted, **row})
+    return _with_id(to_frame(rows, parse_dates=parse_dates), shipment_id)
 
 
 def _shipment_row(shipment: dict[str, Any], parse_dates: bool) -> pd.DataFrame:
@@ -108,12 +190,9 @@ def _shipment_row(shipment: dict[str, Any], parse_dates: bool) -> pd.DataFrame:
     }
     row = to_frame([plain], parse_dates=parse_dates)
     row.insert(0, "shipment_id", shipment.get("id"))
-    for item in shipment.get("identifiers") or []:
-        column = f"identifier.{item.get('type')}"
-        previous = row[column].iloc[0] if column in row else None
-        value = str(item.get("value"))
-        row[column] = f"{previous}, {value}" if previous else value
-    for item in shipment.get("attributes") or []:
+    for column, value in _identifier_columns(shipment.get("identifiers")).items():
+        row[column] = value
+    for item in _records(shipment.get("attributes")):
         values = item.get("values")
         text = ", ".join(map(str, values)) if isinstance(values, list) else values
         row[f"attribute.{item.get('name')}"] = text
@@ -137,10 +216,23 @@ def _stop_lookup(stops: pd.DataFrame) -> pd.DataFrame:
     return stops[present].rename(columns=_STOP_COLUMNS).drop_duplicates("stopId")
 
 
-def _joined(frame: pd.DataFrame, stop_lookup: pd.DataFrame) -> pd.DataFrame:
-    if frame.empty or "stopId" not in frame.columns or len(stop_lookup.columns) < 2:
+def _mode_lookup(segments: pd.DataFrame) -> pd.DataFrame:
+    if not {"id", "transportationMode"} <= set(segments.columns):
+        return pd.DataFrame(columns=["routeSegmentId"])
+    modes = segments[["id", "transportationMode"]].rename(columns={"id": "routeSegmentId"})
+    return modes.drop_duplicates("routeSegmentId")
+
+
+def _joined(frame: pd.DataFrame, lookup: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``frame`` with ``lookup``'s columns by ``key``; rows without a key keep their place."""
+    if frame.empty or key not in frame.columns or len(lookup.columns) < 2:
         return frame
-    return frame.merge(stop_lookup, on="stopId", how="left", validate="many_to_one")
+    taken = [column for column in lookup.columns if column != key and column in frame.columns]
+    lookup = lookup.drop(columns=taken)  # the row's own field wins
+    if len(lookup.columns) < 2:
+        return frame
+    lookup = lookup[lookup[key].notna()]  # a missing key must match nothing, not NaN to NaN
+    return frame.merge(lookup, on=key, how="left", validate="many_to_one")
 
 
 def joined_tables(name: str, parts: list[tuple[Any, TrackingTables]]) -> TrackingTables:

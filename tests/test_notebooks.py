@@ -105,8 +105,8 @@ def test_every_cell_runs_without_unexpected_errors(executed):
 
 def test_orders_summary_shows_every_page_joined(executed):
     cell = executed.cell("%%p44 orders --all-pages")
-    statuses = set(json.loads(cell.source.split("\n\n", 1)[1])["statuses"])
-    expected = sum(order["status"] in statuses for order in demo_data().orders)
+    statuses = set(json.loads(cell.source.split("\n\n", 1)[1])["statusCodes"])
+    expected = sum(order["statusCode"] in statuses for order in demo_data().orders)
     assert expected > 100  # several pages of 50
     assert re.search(rf"^orders: {expected:,} rows × \d+ columns$", cell_text(cell), re.MULTILINE)
 

@@ -25,10 +25,10 @@ def test_request_and_frame_with_record_path_and_meta(demo):
         orders = p44.frame(
             "POST",
             "/api/v4/inventory/orders/search?page=1&pageSize=250",
-            json={"statuses": ["IN_TRANSIT"]},
+            json={"statusCodes": ["IN_TRANSIT"]},
             all_pages=True,
         )
-        assert set(orders["status"]) == {"IN_TRANSIT"}
+        assert set(orders["statusCode"]) == {"IN_TRANSIT"}
         sid = orders["shipmentIds"].iloc[0][0]
         positions = p44.frame(
             "GET",

@@ -7,7 +7,6 @@ Order of checks on data endpoints: unknown path (404), then the token (401/403),
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from collections.abc import Callable
@@ -208,7 +207,7 @@ class DemoApi:
         updates = [
             {
                 "statusCode": event["type"],
-                "timestamp": event["dateTime"] or event["estimateDateTime"],
+                "timestamp": event.get("dateTime") or event["estimateDateTime"],
                 "stopId": event.get("stopId"),
             }
             for event in record.events
@@ -229,7 +228,7 @@ class DemoApi:
 
     def _tracking(self, call: Call) -> Json:
         record = self._record(call)
-        happened = [e for e in record.events if e["dateTime"]]
+        happened = [e for e in record.events if e.get("dateTime")]
         return self._with_info(
             record,
             {
@@ -247,7 +246,7 @@ class DemoApi:
                 "shipment": record.shipment,
                 "events": record.events,
                 "states": record.states,
-                "positions": record.positions,
+                **_positions_of(record),
             },
         )
 
@@ -257,7 +256,7 @@ class DemoApi:
 
     def _position_history(self, call: Call) -> Json:
         record = self._record(call)
-        return self._with_info(record, {"shipment": record.shipment, "positions": record.positions})
+        return self._with_info(record, {"shipment": record.shipment, **_positions_of(record)})
 
     # Inventory search ----------------------------------------------------------------------
 
@@ -277,24 +276,23 @@ class DemoApi:
     def _page(call: Call, rows: list[Json], size_name: str) -> Json:
         page = call.int_arg("page", 1)
         size = call.int_arg(size_name, 100, MAX_PAGE_SIZE)
+        # Only the total is reliably there in real answers; page and size are the request's.
         return {
-            "paginationInfo": {
-                "total": len(rows),
-                "page": page,
-                size_name: size,
-                "totalPages": math.ceil(len(rows) / size),
-            },
+            "paginationInfo": {"total": len(rows)},
             "results": rows[(page - 1) * size : page * size],
         }
 
     def _search_orders(self, call: Call) -> Json:
-        f = self._filters(call.json(), ("shipmentIds", "orderNumbers", "statuses"))
+        names = ("shipmentIds", "orderIdentifiers", "orderNumbers", "statusCodes", "statuses")
+        f = self._filters(call.json(), names)
+        numbers = f.get("orderIdentifiers", set()) | f.get("orderNumbers", set())
+        statuses = f.get("statusCodes", set()) | f.get("statuses", set())
         rows = [
             o
             for o in self.data.orders
             if ("shipmentIds" not in f or f["shipmentIds"].intersection(o["shipmentIds"]))
-            and ("orderNumbers" not in f or o["orderNumber"] in f["orderNumbers"])
-            and ("statuses" not in f or o["status"] in f["statuses"])
+            and (not numbers or o["orderIdentifier"] in numbers)
+            and (not statuses or o["statusCode"] in statuses)
         ]
         return self._page(call, rows, "pageSize")
 
@@ -343,3 +341,8 @@ class DemoApi:
 
     def _webhooks(self, call: Call) -> Json:
         return {"webhookEndpoints": self.data.webhooks}
+
+
+def _positions_of(record: ShipmentRecord) -> Json:
+    """``{"positions": […]}``, or nothing at all for a shipment with no positions yet."""
+    return {} if record.positions is None else {"positions": record.positions}

@@ -10,6 +10,7 @@ from typing import Any
 
 from .reference_data import LTL_CARRIERS, PLACES, PRODUCTS, SUPPLIERS, TRUCKLOAD_CARRIERS
 from .shipments import BASE, MODES, ShipmentRecord, build_shipment, iso, new_id
+from .variety import vary_orders, vary_shipments
 
 SEED = 44
 SHIPMENT_COUNT = 300
@@ -99,7 +100,10 @@ def generate(seed: int = SEED) -> DemoData:
                 }
             )
     orders = _orders(rng, shipments)
-    return DemoData(shipments, orders, _items(rng, orders), _accounts(rng), _webhooks(rng))
+    items = _items(rng, orders)
+    vary_shipments(shipments)
+    vary_orders(orders, shipments)
+    return DemoData(shipments, orders, items, _accounts(rng), _webhooks(rng))
 
 
 def _skus() -> list[tuple[str, str, str]]:

@@ -107,7 +107,7 @@ def shipment_status(record: ShipmentRecord) -> Json:
     last_position = record.positions[-1] if record.positions else None
     updates = []
     for state in record.states:
-        number, stop = stops.get(state["stopId"], (None, None))
+        number, stop = stops.get(state.get("stopId"), (None, None))
         if stop is not None:
             address = stop["location"]["address"]
             coords = stop["location"]["coordinates"]
@@ -134,17 +134,17 @@ def shipment_status(record: ShipmentRecord) -> Json:
             (
                 e
                 for e in record.events
-                if e["stopId"] == stop["id"] and e["type"] == "ARRIVAL_AT_STOP"
+                if e.get("stopId") == stop["id"] and e["type"] == "ARRIVAL_AT_STOP"
             ),
             None,
         )
         departed = any(
-            e["stopId"] == stop["id"]
+            e.get("stopId") == stop["id"]
             and e["type"] in ("DEPARTURE_FROM_STOP", "DELIVERY")
-            and e["dateTime"]
+            and e.get("dateTime")
             for e in record.events
         )
-        arrived = bool(arrival and arrival["dateTime"])
+        arrived = bool(arrival and arrival.get("dateTime"))
         latest_stops.append(
             {
                 "stopNumber": number,

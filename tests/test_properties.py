@@ -148,6 +148,10 @@ STRINGS = [
     "a.b",
     "2026-11-20T10:00:00Z",
     "2026-11-20T10:00:00.123456789+01:00",
+    # issue 14: the spellings real answers use, colon-less offsets included
+    "2025-07-07T16:55:07+0000",
+    "2019-11-14T12:30:00-0500",
+    "2026-11-20T10:00:00.250Z",
     "2026-11-20 10:00",
     "2026-02-30T10:00:00Z",
     "0001-01-01T00:00:00Z",
@@ -277,3 +281,56 @@ def test_the_fast_frame_path_is_none_or_equals_the_general_path(answer, indent):
         return
     general = to_frame(json.loads(raw))
     json_equal_frames(fast, general)
+
+
+# -- real shapes (issue 14): optional keys, mixed spellings, lists inside rows --------------
+
+SPELLINGS = [
+    lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    lambda t: t.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+    lambda t: (t - pd.Timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%S-0500"),
+]
+
+
+@st.composite
+def real_events(draw):
+    """Events as real answers carry them: dateTime only once it happened, stopId now and then,
+    dateTimes[] on some, each timestamp spelt one of four ways, all in one column."""
+    events = []
+    for _ in range(draw(st.integers(1, 8))):
+        at = pd.Timestamp("2026-11-01T00:00:00") + pd.Timedelta(
+            minutes=draw(st.integers(0, 60 * 24 * 40))
+        )
+        event = {"type": draw(st.sampled_from(["ARRIVAL_AT_STOP", "LOAD", "DELIVERY"]))}
+        spell = SPELLINGS[draw(st.integers(0, 3))]
+        if draw(st.booleans()):
+            event["dateTime"] = spell(at)
+        event["plannedDateTime"] = SPELLINGS[draw(st.integers(0, 3))](at)
+        if draw(st.booleans()):
+            event["stopId"] = draw(st.sampled_from(["s1", "s2"]))
+        if draw(st.booleans()):
+            event["dateTimes"] = [{"type": "PLANNED", "dateTime": spell(at)}]
+        if draw(st.booleans()):
+            event["location"] = {"coordinates": {"latitude": 1.5, "longitude": -2.0}}
+        events.append(event)
+    return events
+
+
+@PROPERTY
+@given(events=real_events())
+def test_real_shapes_flatten_as_json_normalize_and_every_spelling_is_one_instant(events):
+    ours = to_frame(events, parse_dates=False)
+    theirs = pd.json_normalize(events)
+    pd.testing.assert_frame_equal(ours, theirs[list(ours.columns)], check_exact=True)
+    assert set(ours.columns) == set(theirs.columns)
+    parsed = to_frame(events)
+    for column in ("dateTime", "plannedDateTime"):
+        if column not in theirs:
+            continue
+        assert str(parsed[column].dtype).startswith("datetime64") and parsed[column].dt.tz
+        expected = [
+            pd.NaT if not isinstance(text, str) else pd.Timestamp(text).tz_convert("UTC")
+            for text in theirs[column]
+        ]
+        assert list(parsed[column]) == expected

@@ -186,20 +186,15 @@ def decode_content(status_code: int, content_type: str, raw: bytes, strict: bool
     says_json = "json" in content_type.lower()
     if says_json or _JSON_START.match(raw) is not None:
         found = parse_json(raw)
-        if found is not _NOT_JSON:
+        if not isinstance(found, NotJson):
             return found
         if strict and says_json and status_code < 400:
-            raise broken_json(raw, content_type)
+            raise broken_json(raw, content_type, found.problem)
     return raw.decode("utf-8", "replace")
 
 
-def broken_json(raw: bytes, content_type: str) -> P44Error:
+def broken_json(raw: bytes, content_type: str, problem: str) -> P44Error:
     """The error for an answer that says it is JSON and is not: what is wrong, and what to do."""
-    try:
-        msgspec.json.decode(raw)
-        problem = "it does not parse"
-    except msgspec.DecodeError as error:
-        problem = str(error).rstrip(".")  # e.g. "Input data was truncated"; no answer text in it
     kind = content_type.split(";")[0].strip()[:60] or "JSON"
     return P44Error(
         f"The answer says it is JSON ({kind}) but is not valid JSON: {problem} "
@@ -209,11 +204,16 @@ def broken_json(raw: bytes, content_type: str) -> P44Error:
     )
 
 
-_NOT_JSON = object()
+@dataclass(frozen=True)
+class NotJson:
+    """What :func:`parse_json` gives for bytes that are not JSON: the parser's reason (such as
+    "Input data was truncated"), which quotes no answer text."""
+
+    problem: str
 
 
 def parse_json(raw: bytes) -> Any:
-    """Parsed JSON, or ``_NOT_JSON``; an answer nested too deeply to read is a P44Error."""
+    """Parsed JSON, or a :class:`NotJson`; an answer nested too deeply to read is a P44Error."""
     try:
         with gc_paused():
             return _JSON.decode(raw)
@@ -221,10 +221,10 @@ def parse_json(raw: bytes) -> Any:
         # A number out of float range (1e400) is valid JSON; the standard parser reads it as inf.
         try:
             return json.loads(raw)
-        except (ValueError, RecursionError):
-            return _NOT_JSON
-    except msgspec.DecodeError:
-        return _NOT_JSON
+        except (ValueError, RecursionError) as error:
+            return NotJson(str(error).split(":")[0])
+    except msgspec.DecodeError as error:
+        return NotJson(str(error).rstrip("."))
     except RecursionError:
         raise P44Error(
             "The answer nests lists or objects too deeply to read (over a thousand levels).",

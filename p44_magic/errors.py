@@ -115,10 +115,11 @@ class ServerMessage:
 
     @classmethod
     def from_item(cls, item: Any) -> ServerMessage | None:
-        if not isinstance(item, dict) or not server_text(item.get("message")):
+        message = server_text(item.get("message")) if isinstance(item, dict) else None
+        if not message:
             return None
         return cls(
-            message=server_text(item.get("message")) or "",
+            message=message,
             severity=server_text(item.get("severity"), 20),
             diagnostic=server_text(item.get("diagnostic")),
             source=server_text(item.get("source")),
@@ -139,7 +140,6 @@ class P44HTTPError(P44Error):
         url: str,
         reason: str = "",
         error_message: str | None = None,
-        messages: list[str] | None = None,
         errors: list[ServerMessage] | None = None,
         support_reference_id: str | None = None,
         body: Any = None,
@@ -153,7 +153,7 @@ class P44HTTPError(P44Error):
         self.reason = reason
         self.error_message = error_message
         self.errors = list(errors or [])
-        self.messages = messages or [item.message for item in self.errors]
+        self.messages = [item.message for item in self.errors]
         self.support_reference_id = support_reference_id
         self.body = scrub_json(body)
         self.attempts = attempts
@@ -162,8 +162,7 @@ class P44HTTPError(P44Error):
         if error_message:
             head += f": {error_message}"
         lines = [head]
-        items = self.errors or [ServerMessage(m) for m in self.messages if m]
-        shown = list(dict.fromkeys(str(i) for i in items if i.message != error_message))
+        shown = list(dict.fromkeys(str(i) for i in self.errors if i.message != error_message))
         lines += [f"  - {m}" for m in shown[:SERVER_ITEMS_SHOWN]]
         if len(shown) > SERVER_ITEMS_SHOWN:
             lines.append(f"  (and {len(shown) - SERVER_ITEMS_SHOWN} more in the answer's errors[])")

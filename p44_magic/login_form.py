@@ -222,7 +222,7 @@ def wait_for_login(form: LoginForm, pump: MessagePump, view_wait: float = VIEW_W
             pump.finish()
     if form.logged_in:
         return
-    if interrupt.requested or not form.done:
+    if interrupt.requested:  # the loop ends only when the form is done or this is set
         raise P44UsageError(INTERRUPTED_TEXT)
     raise P44UsageError(form.closed_because or CLOSED_TEXT)
 

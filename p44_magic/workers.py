@@ -38,20 +38,17 @@ class Workers:
     def result_of(self, future: Future) -> Any:
         """``future.result()``; a KeyboardInterrupt as soon as the main thread is interrupted."""
         while not wait([future], timeout=WAKE_EVERY).done:
-            self._check_interrupted()
-        self._check_interrupted()
+            self._interrupt.check()
+        self._interrupt.check()
         return future.result()
 
     def first_done(self, futures: Collection[Future]) -> set[Future]:
         """The futures that are done, once at least one is (or a KeyboardInterrupt)."""
         while True:
             done, _ = wait(futures, timeout=WAKE_EVERY, return_when=FIRST_COMPLETED)
-            self._check_interrupted()
+            self._interrupt.check()
             if done:
                 return done
-
-    def _check_interrupted(self) -> None:
-        self._interrupt.check()
 
     def __enter__(self) -> Workers:
         self._interrupt.__enter__()

@@ -68,8 +68,9 @@ def vary_shipments(shipments: list[ShipmentRecord]) -> None:
                 _relate(shipment, ocean[(ocean.index(record) + 1) % len(ocean)])
         flights = _flight_numbers(rng) if record.mode == "AIR" else []
         shipment["identifiers"] += [{"type": "FLIGHT_NUMBER", "value": f} for f in flights]
+        stops_by_id = {stop["id"]: stop for stop in stops}
         for segment in shipment["routeInfo"]["routeSegments"]:
-            _segment_details(rng, segment, stops, flights)
+            _segment_details(rng, segment, stops_by_id, flights)
         for event in record.events:
             if event.get("dateTime") is None:
                 event.pop("dateTime", None)  # not happened yet: planned and estimate only
@@ -115,11 +116,12 @@ def _flight_numbers(rng: random.Random) -> list[str]:
 
 
 def _segment_details(
-    rng: random.Random, segment: Json, stops: list[Json], flights: list[str]
+    rng: random.Random, segment: Json, stops_by_id: dict[str, Json], flights: list[str]
 ) -> None:
     mode = segment["transportationMode"]
-    by_id = {stop["id"]: stop for stop in stops}
-    points = [by_id[segment[end]]["location"]["coordinates"] for end in ("fromStopId", "toStopId")]
+    points = [
+        stops_by_id[segment[end]]["location"]["coordinates"] for end in ("fromStopId", "toStopId")
+    ]
     km = distance_km(*[(p["latitude"], p["longitude"]) for p in points])
     if mode == "OCEAN":
         imo = f"IMO{rng.randrange(9_000_000, 9_999_999)}"
@@ -202,7 +204,7 @@ def vary_orders(orders: list[Json], shipments: list[ShipmentRecord]) -> None:
     """Orders as project44's order search returns them: ``orderIdentifier``, ``statusCode``
     and ``statusCodeDateTime``, ``additionalOrderIdentifiers``, ``orderTags``, in place."""
     modified = {record.id: record.shipment["lastModifiedDateTime"] for record in shipments}
-    for order in orders:
+    for n, order in enumerate(orders):
         rng = random.Random(f"variety-{order['id']}")
         number, status = order.pop("orderNumber"), order.pop("status")
         changed = (
@@ -226,6 +228,4 @@ def vary_orders(orders: list[Json], shipments: list[ShipmentRecord]) -> None:
             ],
             "orderTags": rng.sample(ORDER_TAGS, rng.choice((0, 0, 1, 2))),
         }
-        rest = dict(order)
-        order.clear()
-        order.update(fields, **rest)
+        orders[n] = {**fields, **order}  # project44's fields first, then the rest as they were

@@ -29,13 +29,16 @@ LOAD = (
 QUERY = "%%p44 accounts\nGET /api/v4/capacityprovideraccounts"
 
 
-def _without_credentials() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("P44_")}
+@pytest.fixture
+def no_credentials(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("P44_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture
-def front_end():
-    with WidgetFrontEnd(env=_without_credentials()) as front_end:
+def front_end(no_credentials):
+    with WidgetFrontEnd() as front_end:  # the kernel inherits the environment, without P44_*
         yield front_end
 
 
@@ -136,13 +139,6 @@ def _notebook(*sources: str):
     nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     return nb
-
-
-@pytest.fixture
-def no_credentials(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("P44_"):
-            monkeypatch.delenv(name)
 
 
 def test_a_headless_run_fails_within_ten_seconds_saying_how_to_log_in(no_credentials):

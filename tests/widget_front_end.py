@@ -29,9 +29,9 @@ class Cell:
 class WidgetFrontEnd:
     """A kernel, its IOPub traffic sorted into cells and widget models."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self) -> None:
         self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel(**({"env": env} if env is not None else {}))
+        self.manager.start_kernel()  # with this process's environment
         self.client = self.manager.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)

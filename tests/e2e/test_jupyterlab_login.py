@@ -125,6 +125,23 @@ def _visible_text(locator) -> str:
         return ""
 
 
+LAB_PANEL = ".jp-NotebookPanel:visible"
+
+
+def _open_in_lab(page, steps: Steps, lab, name: str, count: int, step: str):
+    """Open notebook ``name`` in JupyterLab; its ``count`` cells, once its kernel is idle."""
+    from playwright.sync_api import expect
+
+    cells = page.locator(f"{LAB_PANEL} .jp-Notebook .jp-Cell")
+    with steps.step(step, lambda: _visible_text(page.locator(LAB_PANEL))):
+        page.goto(f"{lab.base_url}/lab/tree/{name}?token={lab.token}")
+        expect(cells).to_have_count(count, timeout=30_000)
+        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(
+            1, timeout=30_000
+        )
+    return cells
+
+
 def _run_first_cell(cell, lab, attempts: int = 3) -> None:
     """Shift+Enter in the first cell once the kernel is up; again if the page ran it too early.
 
@@ -198,17 +215,11 @@ def test_login_form_in_jupyterlab(jupyter_lab, browser_context, screenshots):
         ),
     )
     steps = Steps(page, screenshots)
-    cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
 
     def notebook_text() -> str:
-        return _visible_text(page.locator(".jp-NotebookPanel:visible"))
+        return _visible_text(page.locator(LAB_PANEL))
 
-    with steps.step("notebook-open", notebook_text):
-        page.goto(f"{jupyter_lab.base_url}/lab/tree/{NOTEBOOK}?token={jupyter_lab.token}")
-        expect(cells).to_have_count(3, timeout=30_000)
-        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(
-            1, timeout=30_000
-        )
+    cells = _open_in_lab(page, steps, jupyter_lab, NOTEBOOK, 3, "notebook-open")
 
     login_output = cells.nth(1).locator(".jp-OutputArea")
 
@@ -368,17 +379,11 @@ def test_run_all_waits_for_the_form_login_in_jupyterlab(jupyter_lab, browser_con
     page = browser_context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     steps = Steps(page, screenshots)
-    cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
 
     def page_text() -> str:
-        return _visible_text(page.locator(".jp-NotebookPanel:visible"))
+        return _visible_text(page.locator(LAB_PANEL))
 
-    with steps.step("run-all-open", page_text):
-        page.goto(f"{jupyter_lab.base_url}/lab/tree/{name}?token={jupyter_lab.token}")
-        expect(cells).to_have_count(2, timeout=30_000)
-        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(
-            1, timeout=30_000
-        )
+    cells = _open_in_lab(page, steps, jupyter_lab, name, 2, "run-all-open")
     form = cells.nth(0).locator(".jp-OutputArea")
     query_prompt = cells.nth(1).locator(".jp-InputPrompt")
     with steps.step("run-all-waits", page_text):

@@ -8,13 +8,12 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 import msgspec
 
 from .errors import P44Error
-from .frames import NO_PRESET, Preset
 from .gc_pause import gc_paused
 from .scrub import MASK, scrub
 
@@ -23,7 +22,6 @@ _JSON = msgspec.json.Decoder()  # fastest, and leanest in memory, of the JSON pa
 _UNREAD = object()
 DOWNLOAD_PROGRESS_BYTES = 4_000_000  # smaller answers arrive too fast to need a bar
 MB = 1 << 20
-DEFAULT_MAX_ANSWER_MB = 1024  # decoded size of one answer, at most
 
 
 @dataclass
@@ -42,6 +40,7 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     elapsed: float | None = None
     error: str | None = None
+    attempts: int = 0  # times the request was sent (1 + its retries)
     content: bytes = field(default=b"", repr=False)
     _body: Any = field(default=_UNREAD, repr=False)
 
@@ -61,26 +60,12 @@ class Exchange:
 
 @dataclass
 class Result:
-    """One request's outcome: the value for the user, the exchange, and every note to show."""
+    """One call's outcome: the value for the user, the call's own last exchange, and every
+    note to show."""
 
     value: Any
     exchange: Exchange | None = None
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Wanted:
-    """What a call returns: the response, the parsed answer, or a DataFrame (and how)."""
-
-    kind: Literal["response", "answer", "frame"] = "frame"
-    all_pages: bool = False
-    max_pages: int | None = None
-    record_path: str | None = None
-    meta: tuple[str, ...] = ()
-    presets: bool = True
-    parse_dates: bool = True
-    preset: Preset = NO_PRESET  # what of record_path / meta came from the catalogue
-    json_required: bool = True  # False (--raw): an answer that is not JSON comes back as text
 
 
 def record_answer(exchange: Exchange, response: httpx.Response, elapsed: float) -> None:
@@ -115,7 +100,7 @@ def returned_response(response: httpx.Response) -> httpx.Response:
 def read_answer(
     response: httpx.Response,
     report: Callable[[int, int], None] | None,
-    max_bytes: int = DEFAULT_MAX_ANSWER_MB * MB,
+    max_bytes: int,
 ) -> httpx.Response:
     """Read the whole answer, reporting bytes received for a large one; an answer that decodes
     to more than ``max_bytes`` (a gzip bomb, an endless stream) is cut off with a P44Error."""

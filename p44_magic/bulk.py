@@ -14,12 +14,15 @@ from collections import ChainMap, Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .answers import Result, Wanted, decode_body, info_notes
+from . import settings
+from .answers import Result, decode_body, info_notes
+from .call_state import Call, EachCallback, Progress
+from .calls import Wanted, running, value_of, with_presets
 from .errors import (
     P44ConnectionError,
     P44Error,
@@ -27,27 +30,21 @@ from .errors import (
     P44Interrupted,
     P44TimeoutError,
     P44UsageError,
-    clean_failures,
 )
-from .frame_columns import in_timezone, maybe_datetime
-from .frames import Rows, frame_and_note, plain_rows, records_to_frame
-from .progress import EachCallback, Progress
+from .frames import Rows, frame_and_note, in_timezone, name_taken, plain_rows, records_to_frame
+from .frames.columns import maybe_datetime
 from .request import HttpRequest, placeholder_names, substitute_request
+from .session import Session
 from .workers import Workers
 
-if TYPE_CHECKING:
-    from .client import P44Client
-
-DEFAULT_MAX_EACH = 10_000  # distinct values one --each sends without %config max_each
+DEFAULT_MAX_EACH: int = settings.default("max_each")
 FAILURE_COLUMNS = ("status_code", "error", "support_reference_id")
-_AS_FRAME = Wanted()
-_NO_PROGRESS = Progress()
 _FLATTENED = (list, tuple, set, frozenset, range, np.ndarray, pd.Index, pd.Series)
 
 
 @dataclass
 class EachResult:
-    """What ``--each`` / :meth:`P44Client.each` gives back.
+    """What ``--each`` / :meth:`P44Client.each <p44_magic.client.P44Client.each>` gives back.
 
     ``frame``: the rows of every answer in the order of the values, the value first under
     ``name`` (or, for ``--tables`` and ``--raw``, the joined tables or ``{value: answer}``);
@@ -250,14 +247,6 @@ def joined_frame(
     return joined
 
 
-def name_taken(name: str, label: str) -> P44UsageError:
-    return P44UsageError(
-        f"--each {label}: the rows already have a column named {name!r}, so the value column "
-        "cannot be added.",
-        hint=f"Choose another NAME, e.g. --each {name}_value=… and {{{{{name}_value}}}}.",
-    )
-
-
 def all_failed(name: str, result: EachResult) -> P44Error:
     first = result.failures["error"].iloc[0]
     return P44Error(
@@ -266,107 +255,105 @@ def all_failed(name: str, result: EachResult) -> P44Error:
     )
 
 
-class BulkCalls:
-    """Mixed into :class:`~p44_magic.client.P44Client`: the one internal entry for ``--each``."""
+def run_each_call(
+    session: Session,
+    request: HttpRequest,
+    name: str,
+    values: list[Any],
+    wanted: Wanted,
+    call: Call,
+    *,
+    namespace: Mapping[str, Any] | None = None,
+    strict: bool = False,
+    label: str | None = None,
+) -> Result:
+    """``request`` once per value, ``{{name}}`` replaced by it (other ``{{…}}`` from
+    ``namespace``); the value is an :class:`EachResult`, the exchange the call's last."""
+    label = label or name
+    check_uses(request, name, label)
+    wanted = with_presets(request, wanted)
+    parse_dates = wanted.parse_dates and wanted.kind == "frame"
+    wanted = replace(wanted, parse_dates=wanted.parse_dates and not parse_dates)
+    call.progress = Progress(each=call.progress.each)  # no bars for one value's pages or bytes
 
-    @clean_failures
-    def call_each(
-        self: P44Client,
-        request: HttpRequest,
-        name: str,
-        values: list[Any],
-        wanted: Wanted = _AS_FRAME,
-        progress: Progress = _NO_PROGRESS,
-        *,
-        namespace: Mapping[str, Any] | None = None,
-        strict: bool = False,
-        label: str | None = None,
-    ) -> Result:
-        """``request`` once per value, ``{{name}}`` replaced by it (other ``{{…}}`` from
-        ``namespace``); the value is an :class:`EachResult`. See :mod:`p44_magic.bulk`."""
-        label = label or name
-        check_uses(request, name, label)
-        notes: list[str] = []
-        wanted = self._with_presets(request, wanted)
-        parse_dates = wanted.parse_dates and wanted.kind == "frame"
-        wanted = replace(wanted, parse_dates=wanted.parse_dates and not parse_dates)
-        inner = _NO_PROGRESS
+    def send(value: Any) -> tuple[Any, Any]:
+        one = substitute_request(request, ChainMap({name: value}, namespace or {}))
+        if wanted.kind == "frame" and not wanted.all_pages:
+            return _each_rows(session, one, wanted, call, (name, value))
+        return value_of(session, one, wanted, call, max_concurrency=1)
 
-        def send(value: Any) -> tuple[Any, Any]:
-            one = substitute_request(request, ChainMap({name: value}, namespace or {}))
-            if wanted.kind == "frame" and not wanted.all_pages:
-                return self._each_rows(one, wanted, notes, (name, value))
-            return self._value(one, wanted, inner, notes, max_concurrency=1)
+    def check(value: Any, result: tuple[Any, Any]) -> None:
+        if isinstance(result[0], pd.DataFrame) and name in result[0].columns:
+            raise name_taken(name, label)
 
-        def check(value: Any, result: tuple[Any, Any]) -> None:
-            if isinstance(result[0], pd.DataFrame) and name in result[0].columns:
-                raise name_taken(name, label)
+    def rows_of(result: tuple[Any, Any]) -> int:
+        return len(result[0]) if isinstance(result[0], pd.DataFrame | Rows) else 0
 
-        def rows_of(result: tuple[Any, Any]) -> int:
-            return len(result[0]) if isinstance(result[0], pd.DataFrame | Rows) else 0
-
+    with running(call):
         try:
             results, failed = run_each(
                 values,
                 send,
                 name=name,
-                max_concurrency=self.max_concurrency,
+                max_concurrency=session.max_concurrency,
                 strict=strict,
                 check=check,
-                progress=progress.each,
+                progress=call.progress.each,
                 rows_of=rows_of,
             )
         except P44Interrupted as stop:
-            stop.partial = self._each_result(name, values, stop.partial, [], wanted, parse_dates)
-            stop.partial = stop.partial.frame
+            partial = _each_result(session, name, values, stop.partial, [], wanted, parse_dates)
+            stop.partial = partial.frame
             raise
-        each = self._each_result(name, values, results, failed, wanted, parse_dates)
-        return Result(each, self.last_exchange, list(dict.fromkeys(notes)))
+    each = _each_result(session, name, values, results, failed, wanted, parse_dates)
+    return Result(each, call.exchange, list(dict.fromkeys(call.notes)))
 
-    def _each_rows(
-        self: P44Client,
-        request: HttpRequest,
-        wanted: Wanted,
-        notes: list[str],
-        first: tuple[str, Any],
-    ) -> tuple[Any, Any]:
-        """One value's rows: plain records to be framed with every other value's (one frame
-        for all: 300 small frames cost more than the requests), else its own frame."""
-        response = self._exchange(request, notes)
-        answer = decode_body(response, strict=wanted.kind == "frame" or wanted.json_required)
-        notes += info_notes(answer)
-        rows = plain_rows(answer, wanted.record_path, wanted.meta, first)
-        if rows is not None:
-            return rows, answer
-        if answer is None or isinstance(answer, str):
-            return answer, answer
-        frame, note = frame_and_note(answer, wanted.record_path, wanted.meta, False, wanted.preset)
-        notes += [note] if note else []
-        return frame, answer
 
-    def _each_result(
-        self: P44Client,
-        name: str,
-        values: list[Any],
-        results: dict[int, tuple[Any, Any]],
-        failed: list[tuple[Any, P44Error]],
-        wanted: Wanted,
-        parse_dates: bool,
-    ) -> EachResult:
-        answers = {values[i]: answer for i, (_, answer) in sorted(results.items())}
-        if wanted.kind == "frame":
-            frames = {i: value for i, (value, _) in results.items()}
-            frame = in_timezone(joined_frame(name, values, frames, parse_dates), self.timezone)
-        else:
-            frame = dict(answers)
-        return EachResult(
-            name,
-            values,
-            frame,
-            failures_frame(name, failed),
-            answers,
-            [failure_kind(error) for _, error in failed],
-        )
+def _each_rows(
+    session: Session,
+    request: HttpRequest,
+    wanted: Wanted,
+    call: Call,
+    first: tuple[str, Any],
+) -> tuple[Any, Any]:
+    """One value's rows: plain records to be framed with every other value's (one frame
+    for all: 300 small frames cost more than the requests), else its own frame."""
+    response = session.send(request, call, download=False)
+    answer = decode_body(response, strict=wanted.kind == "frame" or wanted.json_required)
+    call.note(*info_notes(answer))
+    rows = plain_rows(answer, wanted.record_path, wanted.meta, first)
+    if rows is not None:
+        return rows, answer
+    if answer is None or isinstance(answer, str):
+        return answer, answer
+    frame, note = frame_and_note(answer, wanted.record_path, wanted.meta, False, wanted.preset)
+    call.note(note)
+    return frame, answer
+
+
+def _each_result(
+    session: Session,
+    name: str,
+    values: list[Any],
+    results: dict[int, tuple[Any, Any]],
+    failed: list[tuple[Any, P44Error]],
+    wanted: Wanted,
+    parse_dates: bool,
+) -> EachResult:
+    answers = {values[i]: answer for i, (_, answer) in sorted(results.items())}
+    if wanted.kind == "frame":
+        frames = {i: value for i, (value, _) in results.items()}
+        frame = in_timezone(joined_frame(name, values, frames, parse_dates), session.timezone)
+    else:
+        frame = dict(answers)
+    return EachResult(
+        name,
+        values,
+        frame,
+        failures_frame(name, failed),
+        answers,
+        [failure_kind(error) for _, error in failed],
+    )
 
 
 def parse_each(spec: str) -> tuple[str, str]:

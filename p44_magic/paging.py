@@ -16,12 +16,13 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
+from . import settings
+from .call_state import PagesCallback
 from .errors import P44Error, P44Interrupted, P44PagingError, P44UsageError
-from .progress import PagesCallback
 from .workers import Workers
 
 DEFAULT_PAGE_SIZE = 100  # when a catalogued search is paged without a page size
-DEFAULT_PAGE_LIMIT = 1000  # pages one --all-pages may fetch unless --max-pages says otherwise
+DEFAULT_PAGE_LIMIT: int = settings.default("max_pages")  # pages one --all-pages may fetch
 Fetched = TypeVar("Fetched")
 
 

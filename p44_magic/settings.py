@@ -1,4 +1,7 @@
-"""The values a user sets, checked in one place: ``%config P44Magics.…`` traits and ``P44Client``.
+"""The values a user sets, each declared once in :data:`SETTINGS` (name, default, check, help,
+scope): the ``%config P44Magics.…`` traits, the ``P44Client`` keywords and what a live session
+takes from the next request on are all derived from that one list, so adding a setting is one
+edit here.
 
 Each check returns the value it accepts (normalised) or raises :class:`P44UsageError` with a
 short message naming the setting, so a bad value is refused where it is given, never deep in a
@@ -8,7 +11,9 @@ request as a raw ``ValueError``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from .auth import AUTH_STYLES
 from .environments import ENVIRONMENT_NAMES, check_base_url
@@ -96,3 +101,139 @@ def timezone(name: str, value: Any) -> str | None:
             hint='Use an IANA name such as "UTC" or "Europe/Berlin", or None for naive UTC.',
         ) from None
     return value
+
+
+def flag(name: str, value: Any) -> bool:
+    """True or False."""
+    if not isinstance(value, bool):
+        raise P44UsageError(f"{name} = {value!r}: it must be True or False.")
+    return value
+
+
+def _at_least_zero(name: str, value: Any) -> float:
+    return seconds(name, value, allow_zero=True)
+
+
+def _per_second(name: str, value: Any) -> float:
+    return seconds(name, value, allow_zero=True, unit="per second")
+
+
+def _positive_count(name: str, value: Any) -> int:
+    return count(name, value, minimum=1)
+
+
+Scope = Literal["login", "session", "notebook"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name, default, check and help, and where it applies.
+
+    ``scope``: ``login`` (where and how a session logs in: a ``P44Client`` keyword and a
+    ``%config`` default for ``%p44_login``), ``session`` (a ``P44Client`` keyword that a live
+    session also takes from ``%config`` before its next request) or ``notebook`` (the magics
+    only)."""
+
+    name: str
+    default: Any
+    check: Callable[[str, Any], Any]
+    help: str
+    scope: Scope = "session"
+    allow_none: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("env", "na", environment, "Default environment: na, eu, sandbox or demo.", "login"),
+    Setting("base_url", "", base_url, "Default base URL (overrides env when set).", "login"),
+    Setting(
+        "auth", "basic", auth_style, "How the client credentials are sent: basic or form.", "login"
+    ),
+    Setting("timeout", 30.0, seconds, "Seconds to wait for an answer (more than 0)."),
+    Setting("retries", 3, count, "Retries for 429 (and 5xx on idempotent requests)."),
+    Setting(
+        "backoff",
+        0.5,
+        _at_least_zero,
+        "Seconds of the first retry's backoff (doubled for each further retry, with jitter).",
+    ),
+    Setting(
+        "max_retry_after", 60.0, _at_least_zero, "Cap on a server's Retry-After wait, seconds."
+    ),
+    Setting(
+        "max_concurrency",
+        8,
+        concurrency,
+        "Requests in flight at once for --all-pages and --each (1 to 64).",
+    ),
+    Setting(
+        "max_answer_mb", 1024.0, megabytes, "Largest answer, in MB once decoded, that is read."
+    ),
+    Setting(
+        "max_pages",
+        1000,
+        _positive_count,
+        "Most pages one --all-pages fetches without --max-pages.",
+    ),
+    Setting(
+        "max_rate",
+        0.0,
+        _per_second,
+        "Most requests started per second, across threads (0: no limit).",
+    ),
+    Setting(
+        "max_each", 10_000, _positive_count, "Most distinct values one --each sends requests for."
+    ),
+    Setting(
+        "timezone",
+        "UTC",
+        timezone,
+        "Time zone of datetime columns: an IANA name "
+        '("Europe/Berlin"), or None for naive UTC (which Excel takes).',
+        allow_none=True,
+    ),
+    Setting(
+        "parse_dates", True, flag, "Turn ISO 8601 timestamp columns into datetimes.", "notebook"
+    ),
+    Setting(
+        "progress", True, flag, "Show progress while --all-pages or --each fetches.", "notebook"
+    ),
+    Setting(
+        "login_wait",
+        300.0,
+        seconds,
+        "Seconds %p44_login waits for a login through its "
+        "form (Run All goes on after it); the form then closes.",
+        "notebook",
+    ),
+)
+BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
+#: The settings of one session (``P44Client`` keywords a live session takes from ``%config``).
+SESSION_SETTINGS: tuple[str, ...] = tuple(s.name for s in SETTINGS if s.scope == "session")
+
+
+def checked(name: str, value: Any, prefix: str = "") -> Any:
+    """``value`` as the setting ``name`` accepts it; its message names ``prefix + name``."""
+    return BY_NAME[name].check(prefix + name, value)
+
+
+def session_values(
+    given: Mapping[str, Any], current: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Every session setting: ``current`` (else the defaults) with ``given`` checked over it.
+    None leaves a setting as it is, unless None is one of its values (``timezone``); an
+    unknown name is a TypeError, as for any keyword a function does not take."""
+    unknown = sorted(set(given) - set(SESSION_SETTINGS))
+    if unknown:
+        raise TypeError(
+            f"unknown setting {unknown[0]!r}; the settings are: {', '.join(SESSION_SETTINGS)}"
+        )
+    values = dict(current or {name: BY_NAME[name].default for name in SESSION_SETTINGS})
+    for name, value in given.items():
+        if value is not None or BY_NAME[name].allow_none:
+            values[name] = checked(name, value)
+    return values
+
+
+def default(name: str) -> Any:
+    """The declared default of a setting."""
+    return BY_NAME[name].default

@@ -208,7 +208,7 @@ def test_an_unexpected_failure_in_a_magic_is_one_line(shell, capsys, monkeypatch
     def bug(*args, **kwargs):
         raise KeyError("internal detail with a s3cret")
 
-    monkeypatch.setattr("p44_magic.magics.tracking_tables", bug)
+    monkeypatch.setattr("p44_magic.notebook.magics.tracking_tables", bug)
     with ScriptedServer(with_tokens(Reply(200, {"shipment": {"id": "S"}}))) as server:
         assert log_in(shell, server.base_url).success
         assert not shell.run_cell("%p44 --tables GET /api/v4/x").success

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from p44_magic.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from p44_magic.login_form import LoginForm
+from p44_magic.notebook.login_form import LoginForm
 
 
 def form_of(shell):
@@ -105,7 +105,7 @@ def test_ctrl_c_or_end_of_input_at_the_secret_prompt_cancels_in_one_line(
 
 
 def test_a_front_end_without_widgets_is_told_to_use_prompts(shell):
-    from p44_magic.login_form import NO_WIDGETS_TEXT
+    from p44_magic.notebook.login_form import NO_WIDGETS_TEXT
 
     shell.run_cell("%p44_login --form")
     bundle = form_of(shell)._repr_mimebundle_()

@@ -6,8 +6,9 @@ import gzip
 import json
 
 from p44_magic import P44Client
+from p44_magic.call_state import Progress
 from p44_magic.client import Wanted
-from p44_magic.progress import Progress, bytes_progress, pages_progress
+from p44_magic.notebook.progress_bars import bytes_progress, pages_progress
 from p44_magic.request import HttpRequest
 from tests.servers import TOKEN_PATH, Received, Reply, ScriptedServer, TokenIssuer
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from p44_magic.errors import P44UsageError
 from p44_magic.frames import frame_and_note, to_frame
+from p44_magic.frames.uniform import frame_from_json
 from p44_magic.request import METHODS, HttpRequest, parse_request, substitute
-from p44_magic.uniform_records import frame_from_json
 
 PROPERTY = settings(
     max_examples=2000,

@@ -17,8 +17,8 @@ import nbformat
 import pytest
 
 from p44_magic.demo import DEMO_CLIENT_ID
-from p44_magic.login_form import INTERRUPTED_TEXT, NO_VIEW_TEXT, VIEW_WAIT
-from p44_magic.magics import NO_INPUT_TEXT
+from p44_magic.notebook.login import NO_INPUT_TEXT
+from p44_magic.notebook.login_form import INTERRUPTED_TEXT, NO_VIEW_TEXT, VIEW_WAIT
 from tests.widget_front_end import WidgetFrontEnd, text_of
 
 LOAD = (

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p44_magic.frames import to_frame
-from p44_magic.uniform_records import frame_from_json
+from p44_magic.frames.uniform import frame_from_json
 
 
 def both(records) -> tuple[pd.DataFrame | None, pd.DataFrame]:

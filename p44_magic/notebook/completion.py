@@ -16,8 +16,8 @@ from IPython.core.completer import (
     context_matcher,
 )
 
-from .endpoints import ENDPOINTS
-from .request import METHODS, is_skippable
+from ..endpoints import ENDPOINTS
+from ..request import METHODS, is_skippable
 
 _CATALOGUE_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

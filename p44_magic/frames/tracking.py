@@ -17,8 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from .frame_columns import DEFAULT_TIMEZONE, in_timezone
-from .frames import to_frame
+from .columns import DEFAULT_TIMEZONE, in_timezone
+from .normalize import to_frame
+from .rows import name_taken
 
 _STOP_COLUMNS = {
     "id": "stopId",
@@ -85,7 +86,7 @@ def tracking_tables(
 def _tracking_tables(answer: dict[str, Any], parse_dates: bool) -> TrackingTables:
     shipment = answer.get("shipment") if isinstance(answer, dict) else None
     if not isinstance(shipment, dict):
-        from .errors import P44UsageError
+        from ..errors import P44UsageError
 
         raise P44UsageError(
             "--tables needs a tracking answer with a 'shipment' object.",
@@ -244,8 +245,6 @@ def joined_tables(name: str, parts: list[tuple[Any, TrackingTables]]) -> Trackin
         for value, tables in parts:
             frame = tables[table]
             if name in frame.columns:
-                from .bulk import name_taken
-
                 raise name_taken(name, name)
             if len(frame):
                 frame = frame.copy(deep=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .answers import masked_headers
-from .request import HttpRequest
+from ..answers import masked_headers
+from ..request import HttpRequest
 
 
 def status_text(status: dict[str, Any]) -> str:

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 
-from .auth import Secret
-from .environments import ENVIRONMENT_NAMES
-from .errors import P44Error, P44UsageError
-from .pacing import DeferredInterrupt
+from ..auth import Secret
+from ..environments import ENVIRONMENT_NAMES
+from ..errors import P44Error, P44UsageError
+from ..pacing import DeferredInterrupt
 from .widget_wait import MessagePump
 
 #: Dropdown label → environment name; "custom" shows the URL box.

@@ -8,23 +8,17 @@ columns, lists of scalars stay lists, ISO 8601 timestamp columns become timezone
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from .errors import P44UsageError, P44Warning
-from .frame_columns import (
-    DEFAULT_TIMEZONE,
-    MISSING,
-    build_frame,
-    holds_objects,
-    in_timezone,
-    maybe_datetime,
-)
-from .gc_pause import gc_paused
-from .uniform_records import MAX_NESTING, Shape, TooDeep, columns_of, frame_from_json, uniform_rows
+from ..errors import P44UsageError, P44Warning
+from .columns import DEFAULT_TIMEZONE, MISSING, in_timezone, maybe_datetime
+from .records import PagedRows, records_to_frame
+from .rows import ABSENT, plain_walk
+from .uniform import MAX_NESTING, frame_from_json
 
 
 class AbsentKey(P44UsageError):
@@ -224,12 +218,12 @@ def rows_with_holders(answer: Any, record_path: str) -> list[tuple[Any, Any]]:
 def _meta_value(holder: Any, answer: Any, path: str, absent_ok: bool = False) -> Any:
     """A ``--meta`` field: from the object holding the rows' list first, else from the top
     (missing when ``absent_ok``: a preset's parent field that this answer lacks)."""
-    found = _plain_walk(holder, path)
-    if found is not _ABSENT:
+    found = plain_walk(holder, path)
+    if found is not ABSENT:
         return found
     if absent_ok:
-        found = _plain_walk(answer, path)
-        return MISSING if found is _ABSENT else found
+        found = plain_walk(answer, path)
+        return MISSING if found is ABSENT else found
     return _lookup(answer, path, "--meta")
 
 
@@ -266,120 +260,6 @@ def record_lists(answer: dict[str, Any]) -> list[tuple[str, int]]:
     ]
 
 
-def records_to_frame(records: Iterable[Any], parse_dates: bool = True) -> pd.DataFrame:
-    """Flatten records column by column (dotted names, like ``json_normalize``) into one frame.
-
-    Same-shaped records (the usual answer) take the compiled reader of
-    :mod:`p44_magic.uniform_records`; anything else, :class:`ColumnBuilder`.
-    """
-    records = records if isinstance(records, list) else list(records)
-    shape, rows = uniform_rows(records)
-    columns = columns_of(shape, rows) if shape else None
-    if columns is not None:
-        frame = build_frame(columns, len(records), parse_dates)
-        if not holds_objects(frame, columns):
-            return frame
-    builder = ColumnBuilder()
-    builder.add(records)
-    return builder.frame(parse_dates)
-
-
-class PagedRows:
-    """Reads each page's records into row tuples as the page arrives, then builds one frame.
-
-    The reading overlaps the waiting for the next pages. Pages of different shapes (or records
-    that are not uniform) fall back to the general path.
-    """
-
-    def __init__(self) -> None:
-        self._pages: dict[int, tuple[list[Any], Shape | None, list[tuple] | None]] = {}
-
-    def add(self, page: int, records: list[Any]) -> None:
-        self._pages[page] = (records, *uniform_rows(records))
-
-    def frame(self, parse_dates: bool = True) -> pd.DataFrame:
-        pages = [self._pages[number] for number in sorted(self._pages)]
-        shapes = {shape for records, shape, _ in pages if records}
-        if len(shapes) == 1 and None not in shapes:
-            with gc_paused():
-                rows = [row for _, _, page_rows in pages if page_rows for row in page_rows]
-            columns = columns_of(shapes.pop(), rows)
-            if columns is not None:
-                frame = build_frame(columns, len(rows), parse_dates)
-                if not holds_objects(frame, columns):
-                    return frame
-        return records_to_frame([r for records, _, _ in pages for r in records], parse_dates)
-
-
-class ColumnBuilder:
-    """Collects records straight into columns, so a frame is built once at the end.
-
-    Column order and missing values follow ``pandas.json_normalize``: a record's plain fields come
-    before its nested objects, and a field a record lacks is NaN.
-    """
-
-    def __init__(self) -> None:
-        self.columns: dict[str, list[Any]] = {}
-        self.rows = 0
-        self._names: dict[str, dict[str, str]] = {}  # prefix → key → dotted name, built once
-
-    def add(self, records: Iterable[Any]) -> None:
-        """Append records (dicts; anything else becomes a ``value`` column)."""
-        row = self.rows
-        with gc_paused():
-            for record in records:
-                if not isinstance(record, dict):
-                    record = {"value": record}
-                nested = None
-                for key, value in record.items():
-                    if isinstance(value, dict):
-                        if nested is None:
-                            nested = [(key, value)]
-                        else:
-                            nested.append((key, value))
-                        continue
-                    self._put(key, value, row)
-                if nested is not None:
-                    for key, value in nested:
-                        self._add_nested(value, key, row, 1)
-                row += 1
-        self.rows = row
-
-    def _add_nested(self, value: dict[str, Any], prefix: str, row: int, depth: int) -> None:
-        if depth > MAX_NESTING:
-            raise TooDeep
-        names = self._names.get(prefix)
-        if names is None:
-            names = self._names[prefix] = {}
-        for key, item in value.items():
-            name = names.get(key)
-            if name is None:
-                name = names[key] = f"{prefix}.{key}"
-            if isinstance(item, dict):
-                self._add_nested(item, name, row, depth + 1)
-            else:
-                self._put(name, item, row)
-
-    def _put(self, name: str, value: Any, row: int) -> None:
-        """Append to a column, first padding it with NaN for the rows that lacked the field."""
-        column = self.columns.get(name)
-        if column is None:
-            column = self.columns[name] = [MISSING] * row
-        elif len(column) > row:  # "a.b" given twice (plain and nested): the last one wins
-            column[row] = value
-            return
-        elif len(column) != row:
-            column.extend([MISSING] * (row - len(column)))
-        column.append(value)
-
-    def frame(self, parse_dates: bool = True) -> pd.DataFrame:
-        """The DataFrame, with ISO 8601 columns parsed when ``parse_dates``."""
-        for column in self.columns.values():
-            if len(column) != self.rows:
-                column.extend([MISSING] * (self.rows - len(column)))
-        return build_frame(self.columns, self.rows, parse_dates)
-
-
 def _lookup(answer: Any, dotted: str, option: str) -> Any:
     """Walk a dotted path through nested objects; a missing key is a usage error naming the keys."""
     value = answer
@@ -395,44 +275,3 @@ def _lookup(answer: Any, dotted: str, option: str) -> Any:
             f"{option} {dotted}: {where} has no key {part!r}.", hint=f"Keys there: {keys}."
         )
     return value
-
-
-class Rows(list):
-    """An answer's rows as flat records, framed later together with other answers' rows."""
-
-
-def plain_rows(
-    answer: Any, record_path: str | None, meta: Sequence[str], first: tuple[str, Any]
-) -> Rows | None:
-    """The rows ``to_frame(answer, record_path, meta)`` would make, as records that start with
-    ``first`` (a name and a value) and end with the meta fields; None unless the rows are a
-    list of objects reached by plain keys and every meta field is a plain value (then the
-    caller frames the answer the general way)."""
-    name, value = first
-    if record_path is None:
-        rows = answer if not meta and isinstance(answer, list) else None
-    else:
-        rows = _plain_walk(answer, record_path)
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        return None
-    carried = {}
-    for path in meta:
-        found = _plain_walk(answer, path)
-        if found is _ABSENT or isinstance(found, dict | list):
-            return None
-        carried[path] = found
-    heads = {name, *(path.split(".")[0] for path in carried)}
-    if any(not heads.isdisjoint(row) for row in rows):
-        return None  # a name clash: the general path says what it is
-    return Rows({name: value, **row, **carried} for row in rows)
-
-
-_ABSENT = object()
-
-
-def _plain_walk(answer: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(answer, dict) or part not in answer:
-            return _ABSENT
-        answer = answer[part]
-    return answer

@@ -22,8 +22,8 @@ from typing import Any
 import msgspec
 import pandas as pd
 
-from .frame_columns import build_frame, holds_objects
-from .gc_pause import gc_paused
+from ..gc_pause import gc_paused
+from .columns import build_frame, holds_objects
 
 Shape = tuple[tuple[str, "Shape | None"], ...]  # (key, nested shape or None for a field)
 _SCAN_LIMIT = 1 << 20  # a first record longer than this is not worth the fast path

@@ -1,0 +1,182 @@
+"""Calls: what one request (or one search, page after page) gives back, as functions of a
+:class:`~p44_magic.session.Session` and a :class:`~p44_magic.call_state.Call`.
+
+:func:`run` is the one entry: it sends the request through the session and returns the value
+``Wanted`` asks for (the response, the parsed answer, or a DataFrame) in a ``Result`` that
+carries the call's own exchange and notes. ``--each`` builds on these in :mod:`p44_magic.bulk`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import httpx
+
+from .answers import Result, decode_body, decode_content, info_notes, returned_response
+from .call_state import Call
+from .endpoints import find_endpoint
+from .errors import P44Interrupted
+from .frames import (
+    NO_PRESET,
+    Preset,
+    frame_answer,
+    frame_pages,
+    in_timezone,
+    page_collector,
+)
+from .pacing import stop_on
+from .paging import PagePlan, PageReader, all_pages
+from .request import HttpRequest
+from .session import Session
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a call returns: the response, the parsed answer, or a DataFrame (and how)."""
+
+    kind: Literal["response", "answer", "frame"] = "frame"
+    all_pages: bool = False
+    max_pages: int | None = None
+    record_path: str | None = None
+    meta: tuple[str, ...] = ()
+    presets: bool = True
+    parse_dates: bool = True
+    preset: Preset = NO_PRESET  # what of record_path / meta came from the catalogue
+    json_required: bool = True  # False (--raw): an answer that is not JSON comes back as text
+
+
+AS_FRAME = Wanted()
+
+
+@contextmanager
+def running(call: Call) -> Iterator[Call]:
+    """The block is ``call``: its worker threads and waits end when ``call.stop`` is set."""
+    with stop_on(call.stop):
+        yield call
+
+
+def run(session: Session, request: HttpRequest, wanted: Wanted, call: Call) -> Result:
+    """Send ``request`` as ``wanted`` says; the value, the call's exchange and its notes."""
+    with running(call):
+        value, _ = value_of(session, request, with_presets(request, wanted), call)
+    return Result(in_timezone(value, session.timezone), call.exchange, call.notes)
+
+
+def run_pages(
+    session: Session,
+    request: HttpRequest,
+    call: Call,
+    max_pages: int | None = None,
+    on_page: Callable[[int, list[Any]], None] | None = None,
+) -> Result:
+    """Every page of a search joined (see :func:`p44_magic.paging.all_pages`)."""
+    with running(call):
+        joined = pages(session, request, call, max_pages, on_page)
+    return Result(joined, call.exchange, call.notes)
+
+
+def value_of(
+    session: Session,
+    request: HttpRequest,
+    wanted: Wanted,
+    call: Call,
+    max_concurrency: int | None = None,
+) -> tuple[Any, Any]:
+    """The value ``wanted`` asks for, and the parsed answer it came from."""
+    if wanted.all_pages:
+        return paged_value(session, request, wanted, call, max_concurrency)
+    return single_value(session, request, wanted, call)
+
+
+def with_presets(request: HttpRequest, wanted: Wanted) -> Wanted:
+    """A known endpoint's rows and parent fields, unless the caller chose rows."""
+    if wanted.kind != "frame" or not wanted.presets or wanted.record_path is not None:
+        return wanted
+    endpoint = find_endpoint(request.method, request.target)
+    if endpoint is None or endpoint.rows in (None, "results"):
+        return wanted
+    preset = Preset(rows=True, meta=not wanted.meta)
+    return replace(
+        wanted, record_path=endpoint.rows, meta=wanted.meta or endpoint.meta, preset=preset
+    )
+
+
+def single_value(
+    session: Session, request: HttpRequest, wanted: Wanted, call: Call
+) -> tuple[Any, Any]:
+    response = session.send(request, call)
+    if wanted.kind == "response":
+        return returned_response(response), None
+    if wanted.kind == "answer":
+        body = decode_body(response, strict=wanted.json_required)
+        call.note(*info_notes(body))
+        return body, body
+    status, content_type = response.status_code, response.headers.get("Content-Type", "")
+    framed = frame_answer(
+        response.content,
+        lambda raw: decode_content(status, content_type, raw, strict=True),
+        wanted.record_path,
+        wanted.meta,
+        wanted.parse_dates,
+        wanted.preset,
+    )
+    call.note(*info_notes(framed.answer), framed.note)
+    return framed.value, framed.answer
+
+
+def paged_value(
+    session: Session,
+    request: HttpRequest,
+    wanted: Wanted,
+    call: Call,
+    max_concurrency: int | None = None,
+) -> tuple[Any, Any]:
+    if wanted.kind != "frame":
+        joined = pages(session, request, call, wanted.max_pages, None, max_concurrency)
+        return joined, joined
+    collector = page_collector(wanted.record_path, wanted.meta)
+    on_page = collector.add if collector else None
+
+    def framed_pages(joined: dict[str, Any]) -> Any:
+        framed = frame_pages(
+            joined, collector, wanted.record_path, wanted.meta, wanted.parse_dates, wanted.preset
+        )
+        call.note(framed.note)
+        return framed.value
+
+    try:
+        joined = pages(session, request, call, wanted.max_pages, on_page, max_concurrency)
+    except P44Interrupted as stop:
+        stop.partial = framed_pages(stop.partial) if stop.partial is not None else None
+        raise
+    return framed_pages(joined), joined
+
+
+def pages(
+    session: Session,
+    request: HttpRequest,
+    call: Call,
+    max_pages: int | None,
+    on_page: Callable[[int, list[Any]], None] | None = None,
+    max_concurrency: int | None = None,
+) -> dict[str, Any]:
+    """Every page of ``request`` joined, fetched over the session for ``call``."""
+    endpoint = find_endpoint(request.method, request.target)
+    plan = PagePlan.of(session.url_for(request.target), None, endpoint and endpoint.paging)
+
+    def fetch(page: int) -> httpx.Response:
+        target = str(plan.base.copy_with(params=plan.query_for(page)))
+        return session.send(replace(request, target=target), call, idempotent=True, download=False)
+
+    return all_pages(
+        plan,
+        fetch,
+        PageReader(lambda response: decode_body(response, strict=True), on_page),
+        max_pages=max_pages,
+        page_limit=session.max_pages,
+        max_concurrency=max_concurrency or session.max_concurrency,
+        progress=call.progress.pages,
+    )

@@ -1,0 +1,31 @@
+"""The notebook layer: everything that imports IPython or ipywidgets (the magics, the login
+form and its wait, completion, progress bars, the text the magics print). Nothing below this
+folder imports it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics and make ``%config P44Magics`` work.
+
+    Loaded again (``%reload_ext``), the new magics take over the session of the old ones, so
+    no logged-in client is left behind where ``%p44_logout`` could not reach it.
+    """
+    from .completion import p44_matcher, show_whole_paths
+    from .magics import P44Magics
+
+    previous = ipython.magics_manager.registry.get("P44Magics")
+    magics = P44Magics(shell=ipython, config=ipython.config)
+    if previous is not None:
+        magics.client, previous.client = previous.client, None
+        if previous in ipython.configurables:
+            ipython.configurables.remove(previous)
+    ipython.register_magics(magics)
+    if magics not in ipython.configurables:
+        ipython.configurables.append(magics)
+    completer = getattr(ipython, "Completer", None)
+    if completer is not None and p44_matcher not in completer.custom_matchers:
+        completer.custom_matchers.append(p44_matcher)
+    show_whole_paths()

@@ -1,0 +1,116 @@
+"""What ``%p44_login`` needs besides the magic itself: where the credentials come from (the line,
+the environment, a variable), the terminal prompts, and the new client's success line."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from IPython.core.error import StdinNotImplementedError
+
+from ..auth import Secret
+from ..client import P44Client
+from ..environments import base_url_for, check_base_url
+from ..errors import P44Error, P44UsageError
+
+NO_INPUT_TEXT = (
+    "Nobody can answer a prompt here (a headless run: papermill, nbconvert, nbclient?). "
+    "Set P44_CLIENT_ID and P44_CLIENT_SECRET in the kernel's environment and run %p44_login."
+)
+SECRET_HINT = (
+    "Put the secret in a variable and pass --client-secret $name, set P44_CLIENT_SECRET, "
+    "or run %p44_login without it to get the login form or a prompt."
+)
+
+
+@dataclass
+class LoginPlace:
+    """Where and as whom a login goes, from the line, the environment and ``%config``."""
+
+    client_id: str | None
+    secret: Secret | None
+    env: str
+    base_url: str | None
+
+    @property
+    def must_ask(self) -> bool:
+        """The id or secret is missing (the demo has its own)."""
+        return not (self.client_id and self.secret) and self.env != "demo"
+
+
+def login_place(args: Any, user_ns: Mapping[str, Any], env: str, base_url: str) -> LoginPlace:
+    """The options of the line first, then ``P44_*`` environment variables, then ``%config``."""
+    env = (args.env or os.environ.get("P44_ENV") or env).lower()
+    url = args.base_url or os.environ.get("P44_BASE_URL") or base_url or None
+    if args.env:
+        url = args.base_url  # an explicit --env beats a configured base URL
+    # The demo takes only credentials given on the line: real ones from the environment must
+    # not be sent to it.
+    from_env = os.environ if env != "demo" or url else {}
+    client_id = args.client_id or from_env.get("P44_CLIENT_ID")
+    secret = secret_from(args.client_secret, user_ns)
+    if secret is None and from_env.get("P44_CLIENT_SECRET"):
+        secret = Secret(from_env["P44_CLIENT_SECRET"])
+    return LoginPlace(client_id, secret, env, url)
+
+
+def secret_from(option: str | None, user_ns: Mapping[str, Any]) -> Secret | None:
+    """``--client-secret $name``: the secret held by the notebook variable ``name``."""
+    if option is None:
+        return None
+    name = option[1:] if option.startswith("$") else None
+    if not name or not name.isidentifier():
+        raise P44UsageError("--client-secret takes $name, not the secret itself.", hint=SECRET_HINT)
+    if name not in user_ns:
+        raise P44UsageError(
+            f"--client-secret ${name}: no variable named {name!r}.", hint=SECRET_HINT
+        )
+    value = user_ns[name]
+    if not isinstance(value, str | Secret) or not value:
+        raise P44UsageError(f"--client-secret ${name}: the variable must hold a non-empty string.")
+    return Secret(value)
+
+
+def prompt_for(client_id: str | None, env: str, base_url: str | None) -> tuple[str, Secret]:
+    """Ask for what is missing, saying first where the credentials will go; Ctrl-C (or the end
+    of input) at a prompt cancels the login in one line."""
+    where = check_base_url(base_url) if base_url else base_url_for(env)
+    print(f"Logging in to {where} ({'custom' if base_url else env})…")
+    try:
+        if not client_id:
+            client_id = input("Client ID: ").strip()
+        return client_id, Secret(getpass.getpass("Client secret (not echoed): "))
+    except (KeyboardInterrupt, EOFError):
+        print()  # the prompt's line stays open otherwise
+    except StdinNotImplementedError:  # a headless run: nobody can answer
+        raise P44UsageError(NO_INPUT_TEXT) from None
+    raise P44UsageError("Login cancelled.")
+
+
+def logged_in_client(
+    place: LoginPlace, auth: str, settings: Mapping[str, Any]
+) -> tuple[P44Client, str]:
+    """A new client that holds its first token, and the line that says so."""
+    if place.env == "custom" and not place.base_url:
+        raise P44UsageError("Enter a base URL for a custom environment.")
+    client = P44Client(
+        place.client_id or None,
+        place.secret or None,
+        env=place.env,
+        base_url=place.base_url,
+        auth=auth,
+        **settings,
+    )
+    try:
+        client.login()
+    except P44Error:
+        client.close()
+        raise
+    where = client.base_url + (f" ({client.env})" if client.env != "custom" else "")
+    return client, (
+        f"Logged in to {where} as client {client.client_id} "
+        f"({client.auth_style} auth): a token is held for this session."
+    )

@@ -1,0 +1,321 @@
+"""P44Magics: parse the magic line/cell, call the client, display. Nothing else lives here:
+where login credentials come from is :mod:`.login`, what a request cell does is :mod:`.cells`,
+the one short error is :mod:`.short_errors`, the settings are :mod:`p44_magic.settings`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Float, Int, TraitError, TraitType, Unicode, validate
+
+from .. import settings
+from ..auth import AUTH_STYLES, Secret
+from ..bulk import FAILURES_NAME, PARTIAL_NAME, EachResult, each_summary
+from ..call_state import Call, Progress
+from ..client import P44Client
+from ..endpoints import endpoints_frame
+from ..environments import ENVIRONMENT_NAMES
+from ..errors import P44Error, P44Interrupted, P44UsageError
+from ..frames import tracking_tables
+from ..request import HttpRequest, parse_request, parse_request_line, substitute_request
+from . import cells
+from .cells import LAST_EXCHANGE_NAME, Each
+from .login import LoginPlace, logged_in_client, login_place, prompt_for
+from .progress_bars import display_progress
+from .short_errors import shortly
+from .text import status_text, summary
+
+_TRAITS: dict[type, type[TraitType]] = {bool: Bool, int: Int, float: Float, str: Unicode}
+
+
+def setting_traits() -> dict[str, TraitType]:
+    """One ``%config P44Magics.<name>`` trait per declared setting."""
+    return {
+        s.name: _TRAITS[type(s.default)](s.default, allow_none=s.allow_none, help=s.help).tag(
+            config=True
+        )
+        for s in settings.SETTINGS
+    }
+
+
+@magics_class
+class P44Magics(Magics):
+    """``%p44_login``, ``%p44_logout``, ``%p44_status``, ``%p44_endpoints`` and ``%p44`` /
+    ``%%p44``. Options set with ``%config P44Magics.<name> = value`` (see
+    :data:`p44_magic.settings.SETTINGS`)."""
+
+    locals().update(setting_traits())  # the traits, from the one declaration of each setting
+
+    @validate(*settings.BY_NAME)
+    def _check_setting(self, proposal: Any) -> Any:
+        """A bad value is refused where it is set: %config prints the short message and keeps
+        the old value."""
+        name = proposal["trait"].name
+        try:
+            return settings.checked(name, proposal["value"], "P44Magics.")
+        except P44Error as error:
+            raise TraitError(str(error)) from None
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.client: P44Client | None = None
+        self.login_form: Any = None  # the last form shown, for inspection
+        self._applied: tuple[int, dict[str, Any]] | None = None  # (client, %config it has)
+
+    def _shows_widgets(self) -> bool:
+        return getattr(self.shell, "kernel", None) is not None
+
+    def _shortly(self, run: Any) -> Any:
+        return shortly(run, self._shows_widgets())
+
+    def _session_settings(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in settings.SESSION_SETTINGS}
+
+    # -- login ------------------------------------------------------------------------------
+
+    @no_var_expand
+    @magic_arguments()
+    @argument(
+        "--env",
+        type=str.lower,
+        choices=ENVIRONMENT_NAMES,
+        help="na (default), eu, sandbox or demo (built-in local demo API).",
+    )
+    @argument("--base-url", help="Base URL instead of --env (https://, or http:// on loopback).")
+    @argument("--client-id", help="Client application id (else $P44_CLIENT_ID).")
+    @argument("--client-secret", help="$name of a variable holding the secret.")
+    @argument("--auth", choices=AUTH_STYLES, help="Send credentials by HTTP Basic or form.")
+    @argument("--form", action="store_true", help="Always show the login form.")
+    @argument("--prompt", action="store_true", help="Ask with prompts (getpass), not a form.")
+    @line_magic
+    def p44_login(self, line: str) -> None:
+        """Log in to project44: fetch a token now and keep it for this session."""
+        args = self._shortly(lambda: parse_argstring(self.p44_login, line))
+        line_out = self._shortly(lambda: self._login_from(args))
+        if line_out:
+            print(line_out)
+
+    def _login_from(self, args: Any) -> str | None:
+        """Credentials from the options, the environment, the form or prompts; log in."""
+        place = login_place(args, self.shell.user_ns, self.env, self.base_url)
+        if args.form or (place.must_ask and not args.prompt and self._shows_widgets()):
+            self._show_form(place.client_id or "", place.env, args.auth)
+            return None
+        if place.must_ask:
+            place.client_id, place.secret = prompt_for(place.client_id, place.env, place.base_url)
+        return self._login(place, args.auth)
+
+    def _login(self, place: LoginPlace, auth: str | None) -> str:
+        """Build a client, fetch its first token, keep it; return the success line."""
+        client, line = logged_in_client(place, auth or self.auth, self._session_settings())
+        if self.client is not None:
+            self.client.close()
+        self.client = client
+        return line
+
+    @line_magic
+    def p44_logout(self, line: str = "") -> None:
+        """Forget the token and the credentials (and close a login form still open)."""
+        if self.login_form is not None and not self.login_form.done:
+            self.login_form.close()
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        print("Logged out: token and credentials forgotten.")
+
+    @line_magic
+    def p44_status(self, line: str = "") -> None:
+        """Base URL, client id, auth style, token age, requests and token fetches."""
+        if self.client is None:
+            print("Not logged in. Run %p44_login.")
+            return
+        print(status_text(self.client.status()))
+
+    @line_magic
+    def p44_endpoints(self, line: str = "") -> Any:
+        """The project44 endpoints p44_magic knows: %p44_endpoints [word] filters them."""
+        return endpoints_frame(line.strip() or None)
+
+    def _show_form(self, client_id: str, env: str, auth: str | None) -> None:
+        from IPython.display import display
+
+        from .login_form import LoginForm, wait_for_login
+        from .widget_wait import message_pump
+
+        def login(
+            form_id: str, secret: Secret, form_env: str, base_url: str | None, form_auth: str
+        ) -> str:
+            if form_env == "demo":  # the demo has its own credentials
+                return self._login(LoginPlace(None, None, form_env, None), None)
+            return self._login(LoginPlace(form_id, secret or None, form_env, base_url), form_auth)
+
+        if self.login_form is not None and not self.login_form.done:
+            self.login_form.close()  # an older form still open would keep its typed secret
+        self.login_form = LoginForm(
+            login,
+            client_id=client_id,
+            env=env,
+            expires_after=self.login_wait,
+            auth=auth or self.auth,
+        )
+        display(self.login_form)
+        pump = message_pump(self.shell)
+        if pump is None:  # a kernel this cell cannot wait in: the form works after the cell
+            print("Log in with the form, then run the next cells.")
+            return
+        wait_for_login(self.login_form, pump)
+
+    # -- requests ---------------------------------------------------------------------------
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("words", nargs="*", help="Cell: [NAME] to store the result. Line: [METHOD] PATH.")
+    @argument("--path", dest="record_path", help="The list that holds the rows (dotted).")
+    @argument("--meta", action="append", help="Parent field carried onto every row (repeatable).")
+    @argument("--raw", action="store_true", help="Return the parsed JSON, not a DataFrame.")
+    @argument("--all-pages", action="store_true", help="Fetch and join every page of a search.")
+    @argument("--max-pages", type=int, help="With --all-pages: fetch at most N pages.")
+    @argument("--tables", action="store_true", help="A tracking answer as linked tables.")
+    @argument("--no-presets", action="store_true", help="Ignore the catalogue's row presets.")
+    @argument(
+        "--each",
+        metavar="NAME=VARIABLE",
+        help="One request per value of the list VARIABLE, {{NAME}} replaced by each.",
+    )
+    @argument("--strict", action="store_true", help="With --each: any failure fails the cell.")
+    @argument("--dry-run", action="store_true", help="Show the request; send nothing.")
+    @argument("-h", "--help", action="store_true", help="Show this help and examples.")
+    @line_cell_magic
+    def p44(self, line: str, cell: str | None = None) -> Any:
+        """Send a project44 API request; the JSON answer comes back as a pandas DataFrame.
+
+        Line form:  df = %p44 [options] [METHOD] PATH
+        Cell form:  %%p44 [NAME] [options]      (NAME stores the result and prints its size)
+                    METHOD PATH                 (lines starting with ? or & continue the query)
+                    Header: value
+                                                (a blank line, then the body, sent as written)
+                    {"json": "body"}
+        {{name}} takes a value from the notebook; lines starting with # are comments.
+        Known endpoints pick their rows by themselves (%p44_endpoints lists them); --path and
+        --meta always win.
+
+        Examples:
+            positions = %p44 GET /api/v4/shipments/{{sid}}/positionhistory
+            tables = %p44 --tables GET /api/v4/shipments/{{sid}}/tracking/history
+            quotes = %p44 --dry-run POST /api/v4/ltl/quotes/rates/query
+
+            %%p44 orders --all-pages
+            POST /api/v4/inventory/orders/search?page=1&pageSize=100
+            Content-Type: application/json
+
+            {"statuses": ["IN_TRANSIT"]}
+        """
+        args = self._shortly(lambda: parse_argstring(self.p44, line))
+        if args.help:
+            print(self.p44.__doc__)
+            return None
+        name, result = self._shortly(lambda: self._parsed_and_run(args, cell))
+        if isinstance(result, EachResult):
+            return self._each_done(name, result, tables=args.tables)
+        if name is None:
+            return result
+        self.shell.user_ns[name] = result
+        print(f"{name}: {summary(result)}")
+        return None
+
+    def _each_done(self, name: str | None, each: EachResult, tables: bool) -> Any:
+        """Print the summary line; the joined result is the cell's."""
+        line = each_summary(each, summary(each.frame) if not tables else "tables")
+        print(f"{name}: {line}" if name else line)
+        if name is None:
+            return each.frame
+        self.shell.user_ns[name] = each.frame
+        return None
+
+    def _parsed_and_run(self, args: Any, cell: str | None) -> tuple[str | None, Any]:
+        if cell is None:
+            return None, self._run(parse_request_line(args.words), args)
+        if len(args.words) > 1:
+            raise P44UsageError(
+                f"%%p44 takes at most one NAME on its line, got {' '.join(args.words)!r}.",
+                hint="Put the request on the next line of the cell.",
+            )
+        name = args.words[0] if args.words else None
+        if name is not None:
+            cells.check_result_name(name, self.shell.user_ns_hidden)
+        return name, self._run(parse_request(cell), args)
+
+    def _logged_in(self) -> P44Client:
+        """The client, with the %config values changed since its last request."""
+        client = self.client
+        if client is None:
+            raise P44UsageError(
+                "Not logged in.", hint="Run %p44_login first (or %p44_login --env demo)."
+            )
+        live = self._session_settings()
+        if (id(client), live) != self._applied:
+            client.configure(**live)
+            self._applied = (id(client), live)
+        return client
+
+    def _run(self, request: HttpRequest, args: Any) -> Any:
+        client = self._logged_in()
+        user_ns = self.shell.user_ns
+        each = cells.each_of(request, args.each, user_ns, self.max_each)
+        if each is None:
+            request = substitute_request(request, user_ns)
+        if args.dry_run:
+            print(cells.dry_run_text(client, request, each, user_ns, args.each))
+            return None
+        progress = (
+            display_progress(self._shows_widgets(), pages=args.all_pages, each=bool(each))
+            if self.progress
+            else Progress()
+        )
+        call = Call(progress)
+        try:
+            result = self._call(
+                client, request, each, cells.wanted_of(args, self.parse_dates), call, args
+            )
+        finally:
+            user_ns[LAST_EXCHANGE_NAME] = call.exchange  # this cell's own, never another's
+        for note in result.notes:
+            print(note, file=sys.stderr)
+        if each is not None:
+            user_ns[FAILURES_NAME] = result.value.failures
+            return cells.each_joined(result.value, args.tables, self.parse_dates, self.timezone)
+        if args.tables:
+            return tracking_tables(result.value, self.parse_dates, self.timezone)
+        return cells.shown(result.value, raw=args.raw)
+
+    def _call(
+        self,
+        client: P44Client,
+        request: HttpRequest,
+        each: Each | None,
+        wanted: Any,
+        call: Call,
+        args: Any,
+    ) -> Any:
+        """One call, or one per value with --each; an interrupt keeps the rows so far."""
+        try:
+            if each is None:
+                return client.call(request, wanted, call=call)
+            name, values = each
+            return client.call_each(
+                request,
+                name,
+                values,
+                wanted,
+                namespace=self.shell.user_ns,
+                strict=args.strict,
+                label=args.each,
+                call=call,
+            )
+        except P44Interrupted as stop:
+            self.shell.user_ns[PARTIAL_NAME] = stop.partial
+            message = f"{stop.message.rstrip('.')}; the rows so far are in {PARTIAL_NAME}."
+        raise P44Error(message)

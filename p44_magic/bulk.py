@@ -30,6 +30,7 @@ from .errors import (
     P44Interrupted,
     P44TimeoutError,
     P44UsageError,
+    clean_failures,
 )
 from .frames import Rows, frame_and_note, in_timezone, name_taken, plain_rows, records_to_frame
 from .frames.columns import maybe_datetime
@@ -255,6 +256,7 @@ def all_failed(name: str, result: EachResult) -> P44Error:
     )
 
 
+@clean_failures
 def run_each_call(
     session: Session,
     request: HttpRequest,

@@ -44,14 +44,9 @@ class Call:
     exchange: Exchange | None = None
     attempts: int = 0  # sends of the last exchange's request (1 + its retries)
     stop: StopSignal = field(default_factory=StopSignal)
-    requests_sent: int = 0  # requests this call put on the wire (hops and retries included)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def note(self, *lines: str | None) -> None:
         """Keep lines for the user (None is skipped); safe from worker threads."""
         with self._lock:
             self.notes.extend(line for line in lines if line)
-
-    def sent(self) -> None:
-        with self._lock:
-            self.requests_sent += 1

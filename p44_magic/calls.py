@@ -18,7 +18,7 @@ import httpx
 from .answers import Result, decode_body, decode_content, info_notes, returned_response
 from .call_state import Call
 from .endpoints import find_endpoint
-from .errors import P44Interrupted
+from .errors import P44Interrupted, clean_failures
 from .frames import (
     NO_PRESET,
     Preset,
@@ -58,6 +58,7 @@ def running(call: Call) -> Iterator[Call]:
         yield call
 
 
+@clean_failures
 def run(session: Session, request: HttpRequest, wanted: Wanted, call: Call) -> Result:
     """Send ``request`` as ``wanted`` says; the value, the call's exchange and its notes."""
     with running(call):
@@ -65,6 +66,7 @@ def run(session: Session, request: HttpRequest, wanted: Wanted, call: Call) -> R
     return Result(in_timezone(value, session.timezone), call.exchange, call.notes)
 
 
+@clean_failures
 def run_pages(
     session: Session,
     request: HttpRequest,

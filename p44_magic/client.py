@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from . import bulk, calls
+from . import bulk, calls, settings
 from .answers import Exchange, Result
 from .auth import AuthStyle, Secret, TokenHolder
 from .bulk import EachResult, each_values
@@ -30,7 +30,6 @@ from .errors import P44Warning, clean_failures
 from .frames import TrackingTables, joined_tables, tracking_tables
 from .request import HttpRequest, request_of
 from .session import Session
-from .settings import SESSION_SETTINGS
 
 __all__ = ["P44Client", "Wanted"]
 
@@ -55,23 +54,23 @@ class P44Client:
         env: str | None = None,
         base_url: str | None = None,
         auth: AuthStyle = "basic",
-        **settings: Any,
+        **values: Any,
     ) -> None:
         self.session = Session(
-            client_id, client_secret, env=env, base_url=base_url, auth=auth, **settings
+            client_id, client_secret, env=env, base_url=base_url, auth=auth, **values
         )
         self._thread = threading.local()  # the calling thread's last exchange
 
     def __getattr__(self, name: str) -> Any:
         """A setting's current value (``p44.timeout``)."""
-        if name in SESSION_SETTINGS and "session" in self.__dict__:
+        if name in settings.SESSION_SETTINGS and "session" in self.__dict__:
             return self.session.settings[name]
         raise AttributeError(f"'P44Client' object has no attribute {name!r}")
 
-    def configure(self, **settings: Any) -> None:
+    def configure(self, **values: Any) -> None:
         """Change settings (checked as in ``__init__``) from the next request on; a setting
         given as None is left as it is, except ``timezone`` (None: naive UTC)."""
-        self.session.configure(**settings)
+        self.session.configure(**values)
 
     # -- the session, as it was before the façade --------------------------------------------
 

@@ -24,7 +24,7 @@ from .auth import Secret, TokenHolder
 from .call_state import Call
 from .endpoints import closest_endpoint, find_endpoint
 from .environments import TOKEN_PATH, session_place
-from .errors import P44Error, P44HTTPError
+from .errors import P44Error, P44HTTPError, clean_failures
 from .pacing import Pacer
 from .redirects import (
     MAX_REDIRECTS,
@@ -151,6 +151,7 @@ class Session:
         self.token_holder.forget()
         self._http.close()
 
+    @clean_failures
     def login(self) -> None:
         """Fetch a token now, so wrong credentials fail here and not at the first query."""
 
@@ -171,6 +172,7 @@ class Session:
         """An absolute URL on the configured host; other hosts are refused."""
         return url_on_origin(target, self.base_url, self._origin)
 
+    @clean_failures
     def send(
         self,
         request: HttpRequest,
@@ -231,7 +233,6 @@ class Session:
         for _ in range(MAX_REDIRECTS + 1):
             with self._counter_lock:
                 self.requests_sent += 1
-            call.sent()
             report = call.progress.download if download else None
             response = self._send_one(request, auth, report)
             if not response.is_redirect:

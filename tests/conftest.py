@@ -117,11 +117,14 @@ def shell(ipython_shell):
 
     magics = ipython_shell.magics_manager.registry["P44Magics"]
     saved = {name: getattr(magics, name) for name in magics.trait_names(config=True)}
+    section = Config(ipython_shell.config.get("P44Magics", {}))  # what %reload_ext reads
     ipython_shell.run_line_magic("p44_logout", "")
     ipython_shell.reset()
     yield ipython_shell
     ipython_shell.run_line_magic("p44_logout", "")
+    magics = ipython_shell.magics_manager.registry["P44Magics"]  # a test may have reloaded
     magics.update_config(Config({type(magics).__name__: saved}))  # what %config does
+    ipython_shell.config["P44Magics"] = section
     assert {name: getattr(magics, name) for name in saved} == saved
 
 

@@ -1,6 +1,6 @@
 """Real answers, not tidy ones (issue 14): absent lists, errors that say what to fix, answers
 that claim to be JSON and are not. Over real HTTP to scripted servers on 127.0.0.1; the demo's
-own variety is tested in tests/test_demo_variety.py."""
+own variety is tested in tests/demo/test_variety.py."""
 
 from __future__ import annotations
 

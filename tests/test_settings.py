@@ -84,3 +84,68 @@ def test_the_python_client_checks_the_same_values(argument, message):
     with pytest.raises(P44UsageError) as caught:
         P44Client("id", "secret", **({"base_url": "http://127.0.0.1:9"} | argument))
     assert message in str(caught.value)
+
+
+def test_every_setting_is_declared_once_and_the_rest_derives_from_it(shell):
+    from p44_magic import settings
+
+    traits = magics_of(shell).traits(config=True)
+    assert set(traits) == set(settings.BY_NAME)
+    for setting in settings.SETTINGS:
+        assert traits[setting.name].default_value == setting.default, setting.name
+        assert traits[setting.name].help == setting.help
+    with P44Client("id", "secret", base_url="http://127.0.0.1:9") as p44:
+        for name in settings.SESSION_SETTINGS:
+            assert getattr(p44, name) == settings.BY_NAME[name].default
+        p44.configure(max_rate=2.5, timezone=None, timeout=None)
+        assert (p44.max_rate, p44.timezone, p44.timeout) == (2.5, None, 30.0)
+    with pytest.raises(TypeError, match="unknown setting 'login_wait'"):
+        P44Client("id", "secret", base_url="http://127.0.0.1:9", login_wait=5)
+
+
+ONE_EDIT = """
+from p44_magic import settings
+from p44_magic.settings import Setting, count
+
+# The one edit a new setting takes, made here before anything reads the declaration.
+settings.SETTINGS += (Setting("max_widgets", 5, count, "Most widgets (a test setting)."),)
+settings.BY_NAME = {s.name: s for s in settings.SETTINGS}
+settings.SESSION_SETTINGS = tuple(s.name for s in settings.SETTINGS if s.scope == "session")
+
+from IPython.core.interactiveshell import InteractiveShell
+from p44_magic import P44Client, P44UsageError
+
+with P44Client("id", "secret", base_url="http://127.0.0.1:9", max_widgets=7) as p44:
+    assert p44.max_widgets == 7
+    p44.configure(max_widgets=9)
+    assert p44.session.max_widgets == 9
+try:
+    P44Client("id", "secret", base_url="http://127.0.0.1:9", max_widgets=-1)
+except P44UsageError as error:
+    assert "max_widgets = -1: it must be 0 or more." in str(error)
+else:
+    raise AssertionError("not checked")
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "p44_magic")
+magics = shell.magics_manager.registry["P44Magics"]
+assert magics.max_widgets == 5
+shell.run_line_magic("config", "P44Magics.max_widgets = 11")
+shell.run_line_magic("config", "P44Magics.max_widgets = -3")  # refused, 11 stays
+assert magics.max_widgets == 11
+shell.run_line_magic("p44_login", "--env demo")
+assert magics.client.max_widgets == 11
+print("one edit")
+"""
+
+
+def test_a_new_setting_is_one_edit_of_the_declaration(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "IPYTHONDIR": str(tmp_path)}
+    run = subprocess.run(
+        [sys.executable, "-c", ONE_EDIT], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().endswith("one edit")
+    assert "max_widgets = -3: it must be 0 or more." in run.stderr

@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .geo import ASIA_TO_EUROPE_LANE, Point, Track, distance_km
+from .geo import Track
 from .reference_data import (
     AIRLINE_PREFIXES,
     CUSTOMERS,
     LTL_CARRIERS,
     OCEAN_CARRIERS,
-    PLACES,
     STREETS,
     TRUCKLOAD_CARRIERS,
     Place,
 )
+from .routes import Plan, plan_air, plan_ocean, plan_road
 
 BASE = datetime(2026, 10, 1, tzinfo=UTC)
 AS_OF = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -32,9 +32,6 @@ PERIOD_END = datetime(2026, 12, 1, tzinfo=UTC)
 SHARE_LINK = "https://demo.p44-magic.invalid/share/{id}"
 
 MODES = ("OCEAN", "TRUCKLOAD", "LTL", "AIR")
-_EU_TO_NA_LANE: tuple[Point, ...] = ((51.00, 1.80), (49.80, -6.00))
-_WEST_COAST = ("Los Angeles", "Long Beach", "Seattle")
-_EAST_COAST = ("Newark", "Savannah", "Houston")
 
 Json = dict[str, Any]
 
@@ -56,20 +53,6 @@ class ShipmentRecord:
         return self.shipment["id"]
 
 
-@dataclass
-class _Leg:
-    mode: str
-    track: list[Point]
-    hours: float
-
-
-@dataclass
-class _Plan:
-    stops: list[tuple[str, Place, str]]  # (stop type, place, location name)
-    legs: list[_Leg]  # legs[i] runs from stops[i] to stops[i + 1]
-    dwell_hours: list[float]  # time at each stop; at the last one, arrival to delivery
-
-
 def iso(t: datetime) -> str:
     """ISO 8601 in UTC with a Z, as project44 writes timestamps."""
     # Sliced isoformat is several times faster than strftime; generation formats ~35k stamps.
@@ -79,97 +62,6 @@ def iso(t: datetime) -> str:
 def new_id(rng: random.Random) -> str:
     """A UUID drawn from ``rng``, so ids repeat from run to run."""
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _coords(place: Place) -> Point:
-    return place.latitude, place.longitude
-
-
-def _nearest(place: Place, candidates: list[Place]) -> Place:
-    return min(candidates, key=lambda p: distance_km(_coords(place), _coords(p)))
-
-
-def _road_leg(a: Place, b: Place, mode: str, base_hours: float, kmh: float) -> _Leg:
-    hours = base_hours + distance_km(_coords(a), _coords(b)) / kmh
-    return _Leg(mode, [_coords(a), _coords(b)], hours)
-
-
-def _plan_ocean(rng: random.Random, customer: str) -> _Plan:
-    lane = rng.choices(("ASIA-NA", "ASIA-EU", "EU-NA"), weights=(55, 25, 20))[0]
-    source, target = lane.split("-")
-    origin = rng.choice([p for p in PLACES if p.region == source])
-    pol = _nearest(origin, [p for p in PLACES if p.region == source and p.port])
-    if target == "NA":
-        coast = _WEST_COAST if source == "ASIA" else _EAST_COAST
-        pod = rng.choice([p for p in PLACES if p.city in coast])
-    else:
-        pod = rng.choice([p for p in PLACES if p.region == "EU" and p.port])
-    near_pod = [
-        p for p in PLACES if p.region == target and distance_km(_coords(p), _coords(pod)) < 2500
-    ]
-    destination = rng.choice(near_pod)
-    waypoints = {"ASIA-EU": ASIA_TO_EUROPE_LANE, "EU-NA": _EU_TO_NA_LANE}.get(lane, ())
-    sea = [_coords(pol), *waypoints, _coords(pod)]
-    sea_km = sum(distance_km(a, b) for a, b in zip(sea, sea[1:], strict=False))
-    return _Plan(
-        stops=[
-            ("ORIGIN", origin, f"{origin.city} shipper facility"),
-            ("PORT_OF_LOADING", pol, pol.port or pol.city),
-            ("PORT_OF_DISCHARGE", pod, pod.port or pod.city),
-            ("DESTINATION", destination, f"{customer} distribution center"),
-        ],
-        legs=[
-            _road_leg(origin, pol, "TRUCKLOAD", 3, 60),
-            _Leg("OCEAN", sea, 72 + sea_km / 30),  # ~16 knots plus port calls
-            _road_leg(pod, destination, "TRUCKLOAD", 3, 60),
-        ],
-        dwell_hours=[
-            rng.uniform(1, 3),
-            rng.uniform(24, 96),
-            rng.uniform(24, 72),
-            rng.uniform(0.5, 3),
-        ],
-    )
-
-
-def _plan_road(rng: random.Random, customer: str, mode: str) -> _Plan:
-    na = [p for p in PLACES if p.region == "NA"]
-    origin = rng.choice(na)
-    destination = rng.choice([p for p in na if distance_km(_coords(p), _coords(origin)) > 150])
-    leg = (
-        _road_leg(origin, destination, mode, 2, 55)
-        if mode == "TRUCKLOAD"
-        else _road_leg(origin, destination, mode, 24, 30)
-    )  # LTL waits at terminals
-    return _Plan(
-        stops=[
-            ("ORIGIN", origin, f"{origin.city} shipper facility"),
-            ("DESTINATION", destination, f"{customer} distribution center"),
-        ],
-        legs=[leg],
-        dwell_hours=[rng.uniform(0.5, 3), rng.uniform(0.25, 2)],
-    )
-
-
-def _plan_air(rng: random.Random, customer: str) -> _Plan:
-    airports = [p for p in PLACES if p.airport]
-    origin = rng.choice(airports)
-    abroad = rng.random() < 0.75
-    destination = rng.choice(
-        [p for p in airports if p is not origin and (p.region != origin.region) == abroad]
-    )
-    return _Plan(
-        stops=[
-            ("ORIGIN", origin, f"{origin.city} ({origin.airport}) air cargo terminal"),
-            (
-                "DESTINATION",
-                destination,
-                f"{destination.city} ({destination.airport}) air cargo terminal",
-            ),
-        ],
-        legs=[_road_leg(origin, destination, "AIR", 12, 750)],
-        dwell_hours=[rng.uniform(2, 6), rng.uniform(1, 4)],
-    )
 
 
 def _unique(used: set[str], make: Callable[[], str]) -> str:
@@ -258,11 +150,11 @@ def build_shipment(rng: random.Random, mode: str, used_identifiers: set[str]) ->
     """Generate one shipment of ``mode`` with its history; identifier values stay unique."""
     customer = rng.choice(CUSTOMERS)
     plan = (
-        _plan_ocean(rng, customer)
+        plan_ocean(rng, customer)
         if mode == "OCEAN"
-        else _plan_air(rng, customer)
+        else plan_air(rng, customer)
         if mode == "AIR"
-        else _plan_road(rng, customer, mode)
+        else plan_road(rng, customer, mode)
     )
 
     # Planned and actual arrival/departure per stop, in hours from the start.
@@ -398,7 +290,7 @@ def _states(
 def _positions(
     rng: random.Random,
     clock: _Clock,
-    plan: _Plan,
+    plan: Plan,
     segments: list[Json],
     actual: list[tuple[float, float]],
 ) -> list[Json]:

@@ -8,12 +8,13 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import msgspec
 
 from .errors import P44Error
+from .frames import NO_PRESET, Preset
 from .gc_pause import gc_paused
 from .scrub import MASK, scrub
 
@@ -66,6 +67,21 @@ class Result:
     value: Any
     exchange: Exchange | None = None
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a call returns: the response, the parsed answer, or a DataFrame (and how)."""
+
+    kind: Literal["response", "answer", "frame"] = "frame"
+    all_pages: bool = False
+    max_pages: int | None = None
+    record_path: str | None = None
+    meta: tuple[str, ...] = ()
+    presets: bool = True
+    parse_dates: bool = True
+    preset: Preset = NO_PRESET  # what of record_path / meta came from the catalogue
+    json_required: bool = True  # False (--raw): an answer that is not JSON comes back as text
 
 
 def record_answer(exchange: Exchange, response: httpx.Response, elapsed: float) -> None:

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 import httpx
 
-from .answers import Result, decode_body, decode_content, info_notes, returned_response
+from .answers import (
+    Result,
+    Wanted,
+    decode_body,
+    decode_content,
+    info_notes,
+    returned_response,
+)
 from .call_state import Call
 from .endpoints import find_endpoint
 from .errors import P44Interrupted, clean_failures
 from .frames import (
-    NO_PRESET,
     Preset,
     frame_answer,
     frame_pages,
@@ -32,22 +38,7 @@ from .paging import PagePlan, PageReader, all_pages
 from .request import HttpRequest
 from .session import Session
 
-
-@dataclass(frozen=True)
-class Wanted:
-    """What a call returns: the response, the parsed answer, or a DataFrame (and how)."""
-
-    kind: Literal["response", "answer", "frame"] = "frame"
-    all_pages: bool = False
-    max_pages: int | None = None
-    record_path: str | None = None
-    meta: tuple[str, ...] = ()
-    presets: bool = True
-    parse_dates: bool = True
-    preset: Preset = NO_PRESET  # what of record_path / meta came from the catalogue
-    json_required: bool = True  # False (--raw): an answer that is not JSON comes back as text
-
-
+__all__ = ["AS_FRAME", "Wanted", "pages", "run", "run_pages", "value_of", "with_presets"]
 AS_FRAME = Wanted()
 
 

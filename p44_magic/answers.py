@@ -13,16 +13,20 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
-from .errors import P44Error
+from .errors import P44Error, server_text
 from .frames import NO_PRESET, Preset
 from .gc_pause import gc_paused
-from .scrub import MASK, scrub
+from .scrub import MASK, scrub, scrub_json
 
 _JSON_START = re.compile(rb"\s*[\[{]")  # matched in place: no copy of a large body
 _JSON = msgspec.json.Decoder()  # fastest, and leanest in memory, of the JSON parsers measured
 _UNREAD = object()
 DOWNLOAD_PROGRESS_BYTES = 4_000_000  # smaller answers arrive too fast to need a bar
 MB = 1 << 20
+INFO_ITEMS_SHOWN = 5  # infoMessages shown as notes; the rest are counted
+MAX_INFO_ITEMS_READ = 1_000  # infoMessages looked at, at most
+HEADER_VALUE_LIMIT = 1_000  # characters of a response header value kept in an Exchange
+HEADERS_KEPT = 100  # response headers kept in an Exchange
 
 
 @dataclass
@@ -50,8 +54,10 @@ class Exchange:
         """The answer: JSON as Python objects, text when not JSON, None when empty."""
         if self._body is _UNREAD:
             content_type = self.response_headers.get("content-type", "")
-            # An error answer's content is kept scrubbed already (record_answer).
-            self._body = decode_content(self.status_code or 0, content_type, self.content)
+            # An error answer's content is kept scrubbed already (record_answer); scrubbed again
+            # once decoded, since JSON escapes (\/, \uXXXX) hide a credential from the text.
+            body = decode_content(self.status_code or 0, content_type, self.content)
+            self._body = scrub_json(body) if (self.status_code or 0) >= 400 else body
         return self._body
 
     def __repr__(self) -> str:
@@ -88,7 +94,10 @@ def record_answer(exchange: Exchange, response: httpx.Response, elapsed: float) 
     """Keep the answer in the exchange (the request headers as finally sent, masked)."""
     exchange.elapsed = elapsed
     exchange.status_code = response.status_code
-    exchange.response_headers = {key: scrub(value) for key, value in response.headers.items()}
+    exchange.response_headers = {
+        server_text(key, 100) or "?": server_text(value, HEADER_VALUE_LIMIT) or ""
+        for key, value in list(response.headers.items())[:HEADERS_KEPT]
+    }
     exchange.request_headers = masked_headers(response.request.headers)
     content = response.content
     if response.status_code >= 400:  # an error answer may echo a credential: keep it masked
@@ -234,14 +243,25 @@ def parse_json(raw: bytes) -> Any:
 
 
 def info_notes(body: Any) -> list[str]:
-    """project44's ``infoMessages`` on a successful answer, one line each."""
+    """project44's ``infoMessages`` on a successful answer, one line each: server text, so each
+    is scrubbed and bounded (:func:`~p44_magic.errors.server_text`), and at most
+    ``INFO_ITEMS_SHOWN`` are shown, then how many more there are."""
     if not isinstance(body, dict):
         return []
-    return [
-        f"project44 {item.get('severity', 'INFO')}: {item['message']}"
-        for item in body.get("infoMessages") or []
-        if isinstance(item, dict) and item.get("message")
-    ]
+    items = body.get("infoMessages")
+    if not isinstance(items, list):
+        return []
+    notes = []
+    for item in items[:MAX_INFO_ITEMS_READ]:
+        message = server_text(item.get("message")) if isinstance(item, dict) else None
+        if message:
+            severity = server_text(item.get("severity"), 20) or "INFO"
+            notes.append(f"project44 {severity}: {message}")
+    notes = list(dict.fromkeys(notes))
+    if len(notes) > INFO_ITEMS_SHOWN:
+        more = len(items) - INFO_ITEMS_SHOWN
+        notes = notes[:INFO_ITEMS_SHOWN] + [f"project44: {more:,} more infoMessages in the answer."]
+    return notes
 
 
 def masked_headers(

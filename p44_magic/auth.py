@@ -18,7 +18,9 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
+from .answers import decoded_chunks
 from .errors import P44AuthError
+from .retries import parse_retry_after
 from .scrub import MASK, remember
 
 AuthStyle = Literal["basic", "form"]
@@ -104,6 +106,7 @@ class TokenHolder(httpx.Auth):
         self._secret = Secret(client_secret)
         if self._secret:
             remember(self._secret.reveal(), client_id)  # masked wherever a server echoes it
+        self._refusal: P44AuthError | None = None  # the endpoint refused these credentials
         self._lock = threading.Lock()  # held while fetching: single flight
         # (token, generation) as one value; the generation bumps on every new token and tells
         # threads whether someone renewed since they read it.
@@ -200,9 +203,9 @@ class TokenHolder(httpx.Auth):
         if response.status_code != 401:
             return
         # Give the connection back before waiting for the lock: the thread that renews needs
-        # one, and threads holding theirs while they wait would starve it.
-        response.read()
-        response.close()
+        # one, and threads holding theirs while they wait would starve it. The 401's body is
+        # not needed: read only while small (so the connection can be reused), never whole.
+        read_capped(response, _REJECTION_READ_LIMIT)
         self._reject(generation)
         generation = yield from self._renewed(request)
         response = yield request
@@ -231,18 +234,37 @@ class TokenHolder(httpx.Auth):
         yield request
 
     def fetch_flow(self) -> Generator[httpx.Request, httpx.Response, None]:
-        """Fetch a new token now (login): yields the token request, takes its response."""
+        """Fetch a new token now (login): yields the token request, takes its response. A
+        login tries credentials the endpoint refused before once more."""
         with self._lock:
+            self._refusal = None
             yield from self._fetch()
 
     def _fetch(self) -> Generator[httpx.Request, httpx.Response, None]:
-        """Send the token request (caller holds the lock) and keep the token it returns."""
+        """Send the token request (caller holds the lock) and keep the token it returns.
+
+        Once the endpoint has refused the credentials (400, 401, 403), they are not sent again
+        until a new login: every request fails at once with that refusal, so a run of many
+        requests cannot lock the client application out by resending a rotated secret."""
+        if self._refusal is not None:
+            raise self._refusal
         response = yield self.token_request()
-        response.read()
+        content = read_capped(response, _TOKEN_ANSWER_LIMIT)
         self.token_fetches += 1
-        body = _json_or_none(response.content)
+        body = _json_or_none(content)
         if response.status_code != 200:
-            raise P44AuthError.from_token_response(response.status_code, body, self.token_url)
+            error = P44AuthError.from_token_response(response.status_code, body, self.token_url)
+            error.retry_after = retry_after_seconds(response)
+            if error.refused:
+                self._refusal = P44AuthError(
+                    error.message,
+                    status_code=error.status_code,
+                    error=error.error,
+                    error_description=error.error_description,
+                    hint="These credentials were refused; they are not sent again until you "
+                    "log in again (%p44_login, or P44Client.login()).",
+                )
+            raise error
         token = body.get("access_token") if isinstance(body, dict) else None
         if isinstance(token, str) and token and not _HEADER_SAFE.fullmatch(token):
             raise P44AuthError(
@@ -266,11 +288,45 @@ class TokenHolder(httpx.Auth):
 
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: a Bearer token
 _TOKEN_ANSWER_LIMIT = 1 << 20  # a token answer is a few hundred bytes
+_REJECTION_READ_LIMIT = 64 << 10  # of a 401's body, read only to reuse the connection
+
+
+def read_capped(response: httpx.Response, limit: int) -> bytes:
+    """A token-flow answer's body, decoded a megabyte at a time and cut off past ``limit``
+    bytes (b"" then, and the connection closed): a gzip bomb or an endless stream from the
+    token endpoint, or under a 401, ends here instead of filling memory or holding the login.
+    """
+    if response.is_stream_consumed:  # read already (an answer made in memory)
+        content = response.content
+        return b"" if len(content) > limit else content
+    chunks, size = [], 0
+    try:
+        for chunk in decoded_chunks(response):
+            size += len(chunk)
+            if size > limit:
+                break
+            chunks.append(chunk)
+    except httpx.DecodingError:
+        chunks, size = [], limit + 1  # not readable: no body
+    content = b"" if size > limit else b"".join(chunks)
+    # httpx reads an answer the flow has seen once more when it keeps it in the history: give
+    # it what was read (httpx keeps a read body there), never the rest of the stream.
+    response._content = content
+    response.close()
+    return content
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """A 429's or 503's ``Retry-After``, in seconds."""
+    if response.status_code not in (429, 503):
+        return None
+    value = response.headers.get("Retry-After")
+    return parse_retry_after(value) if value else None
 
 
 def _json_or_none(raw: bytes) -> Any:
     """The token endpoint's JSON answer, or None when it is not JSON (or absurd)."""
-    if len(raw) > _TOKEN_ANSWER_LIMIT:
+    if not raw or len(raw) > _TOKEN_ANSWER_LIMIT:
         return None
     try:
         return msgspec.json.decode(raw)

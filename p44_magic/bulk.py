@@ -9,38 +9,35 @@ carry on; only an interrupt, ``strict`` or a failure that concerns every value s
 
 from __future__ import annotations
 
-import math
 from collections import ChainMap, Counter
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from . import settings
 from .answers import Result, decode_body, info_notes
-from .call_state import Call, EachCallback, Progress
+from .call_state import Call, Progress
 from .calls import Wanted, running, value_of, with_presets
+from .each_values import DEFAULT_MAX_EACH, check_uses, each_values, parse_each
 from .errors import (
+    P44AuthError,
     P44ConnectionError,
     P44Error,
     P44HTTPError,
     P44Interrupted,
     P44TimeoutError,
-    P44UsageError,
     clean_failures,
+    server_text,
 )
+from .fan_out import EachRun, run_each
 from .frames import Rows, frame_and_note, in_timezone, name_taken, plain_rows, records_to_frame
 from .frames.columns import maybe_datetime
-from .request import HttpRequest, placeholder_names, substitute_request
+from .request import HttpRequest, substitute_request
 from .session import Session
-from .workers import Workers
 
-DEFAULT_MAX_EACH: int = settings.default("max_each")
 FAILURE_COLUMNS = ("status_code", "error", "support_reference_id")
-_FLATTENED = (list, tuple, set, frozenset, range, np.ndarray, pd.Index, pd.Series)
+__all__ = ["DEFAULT_MAX_EACH", "EachResult", "each_values", "parse_each", "run_each_call"]
 
 
 @dataclass
@@ -64,6 +61,19 @@ class EachResult:
     def succeeded(self) -> int:
         return len(self.values) - len(self.failures)
 
+    def add_failures(self, failed: list[tuple[Any, P44Error]]) -> None:
+        """Count these values as failed after all (their answers could not be used)."""
+        for value, _ in failed:
+            self.answers.pop(value, None)
+        order = {value: index for index, value in enumerate(self.values)}
+        added = failures_frame(self.name, failed)
+        joined = (
+            pd.concat([self.failures, added], ignore_index=True) if len(self.failures) else added
+        )
+        ranks = joined[self.name].map(order)
+        self.failures = joined.iloc[ranks.argsort(kind="stable")].reset_index(drop=True)
+        self.failure_kinds += [failure_kind(error) for _, error in failed]
+
     def failure_counts(self) -> str:
         """``HTTP 404 × 2, timeout × 1``: the failures by kind, most frequent first."""
         kinds = Counter(self.failure_kinds)
@@ -75,130 +85,9 @@ def failure_kind(error: P44Error) -> str:
         return f"HTTP {error.status_code}"
     if isinstance(error, P44TimeoutError):
         return "timeout"
+    if error.message.startswith("not tried:"):
+        return "not tried"
     return "no connection" if isinstance(error, P44ConnectionError) else "error"
-
-
-def each_values(collection: Any, label: str, limit: int = DEFAULT_MAX_EACH) -> list[Any]:
-    """The distinct values of ``collection`` in order: lists inside are flattened, missing
-    values (None, NaN) dropped, duplicates dropped keeping the first; ``label`` (``sid=ids``)
-    names it in errors."""
-    if isinstance(collection, pd.DataFrame):
-        raise P44UsageError(
-            f"--each {label}: that is a DataFrame; give one of its columns, e.g. {label}.id."
-        )
-    if isinstance(collection, str | bytes | Mapping) or not isinstance(collection, Iterable):
-        raise P44UsageError(
-            f"--each {label}: that is a {type(collection).__name__}, not a list of values.",
-            hint="Give a list, tuple, set, range, numpy array, pandas Index or Series.",
-        )
-    seen: dict[Any, None] = {}
-    for item in collection:
-        for value in item if isinstance(item, _FLATTENED) else (item,):
-            value = _plain(value, label)
-            if value is not None:
-                seen.setdefault(value, None)
-    if not seen:
-        raise P44UsageError(f"--each {label}: there are no values in it (after dropping missing).")
-    if len(seen) > limit:
-        raise P44UsageError(
-            f"--each {label}: {len(seen):,} distinct values, more than max_each ({limit:,}).",
-            hint="Split the list, or raise %config P44Magics.max_each.",
-        )
-    return list(seen)
-
-
-def _plain(value: Any, label: str) -> Any:
-    """A value as it goes into a request: None when missing; numpy scalars as Python ones; a
-    whole float as an int (ids from a column with gaps are floats)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        return int(value) if value.is_integer() else value
-    if isinstance(value, dict | pd.DataFrame | pd.Series | list | tuple | set | np.ndarray):
-        raise P44UsageError(
-            f"--each {label}: it holds a {type(value).__name__} where a value should be.",
-            hint="Give a list of ids (strings or numbers); pick the field from each item first.",
-        )
-    try:
-        hash(value)
-    except TypeError:
-        raise P44UsageError(
-            f"--each {label}: it holds a {type(value).__name__}, which is not a value."
-        ) from None
-    return value
-
-
-def check_uses(request: HttpRequest, name: str, label: str) -> None:
-    """``name`` must be an identifier that the request uses as ``{{name}}``."""
-    if not name.isidentifier():
-        raise P44UsageError(f"--each {label}: {name!r} is not a name (letters, digits, _).")
-    if name not in placeholder_names(request):
-        raise P44UsageError(
-            f"--each {label}: the request never uses {{{{{name}}}}}, so every request would be "
-            "the same.",
-            hint=f"Put {{{{{name}}}}} in the path, a header or the body.",
-        )
-
-
-def run_each(
-    values: list[Any],
-    send: Callable[[Any], Any],
-    *,
-    name: str,
-    max_concurrency: int,
-    strict: bool = False,
-    check: Callable[[Any, Any], None] | None = None,
-    progress: EachCallback | None = None,
-    rows_of: Callable[[Any], int] = lambda _: 0,
-) -> tuple[dict[int, Any], list[tuple[Any, P44Error]]]:
-    """``send(value)`` for every value, at most ``max_concurrency`` at once.
-
-    Returns the results by index of value and the failures (value, error) in value order.
-    ``check(value, result)`` runs in the calling thread on each result; an error it raises stops
-    the call. With ``strict`` the first failure stops it. A KeyboardInterrupt stops it with
-    :class:`P44Interrupted` (``partial`` = the results so far)."""
-    results: dict[int, Any] = {}
-    failed: dict[int, P44Error] = {}
-    rows = 0
-    try:
-        with Workers(max_concurrency) as pool:
-            waiting = iter(enumerate(values))
-            running: dict[Future, int] = {}
-            while True:
-                while len(running) < max_concurrency and (item := next(waiting, None)):
-                    running[pool.submit(send, item[1])] = item[0]
-                if not running:
-                    break
-                done = pool.first_done(running)
-                for future in done:
-                    index = running.pop(future)
-                    try:
-                        results[index] = future.result()
-                    except P44Error as error:
-                        if strict:
-                            raise _strict_failure(name, values[index], error) from None
-                        failed[index] = error
-                        continue
-                    if check is not None:
-                        check(values[index], results[index])
-                    rows += rows_of(results[index])
-                if progress:
-                    progress(len(results) + len(failed), len(values), rows, len(failed))
-    except KeyboardInterrupt:
-        raise P44Interrupted(len(results) + len(failed), len(values), results) from None
-    return results, [(values[i], failed[i]) for i in sorted(failed)]
-
-
-def _strict_failure(name: str, value: Any, error: P44Error) -> P44Error:
-    return P44Error(
-        f"--strict: the request for {name}={value!r} failed, so the others were stopped and "
-        f"nothing was assigned.\n{error.message}",
-        hint=error.hint,
-    )
 
 
 def failures_frame(name: str, failures: list[tuple[Any, P44Error]]) -> pd.DataFrame:
@@ -293,7 +182,7 @@ def run_each_call(
 
     with running(call):
         try:
-            results, failed = run_each(
+            run = run_each(
                 values,
                 send,
                 name=name,
@@ -304,11 +193,37 @@ def run_each_call(
                 rows_of=rows_of,
             )
         except P44Interrupted as stop:
-            partial = _each_result(session, name, values, stop.partial, [], wanted, parse_dates)
-            stop.partial = partial.frame
+            partial = _each_result(session, stop.partial, wanted, parse_dates)
+            stop.partial, stop.failures = partial.frame, partial.failures
             raise
-    each = _each_result(session, name, values, results, failed, wanted, parse_dates)
+    each = _each_result(session, run, wanted, parse_dates)
+    if run.fatal is not None:
+        run.fatal.failures = each.failures  # this run's, for --each NAME=_p44_failures.NAME
+        raise _ended(run.fatal, label, run)
+    if run.stopped is not None:
+        call.note(
+            f"--each {label}: stopped early: {run.stopped}; {run.untried():,} values were not "
+            f"tried (listed in {FAILURES_NAME}: rerun them later with "
+            f"--each {name}={FAILURES_NAME}.{name})."
+        )
     return Result(each, call.exchange, list(dict.fromkeys(call.notes)))
+
+
+def _ended(error: P44Error, label: str, run: EachRun) -> P44Error:
+    """The error a run ended with, saying how much of the run did not happen."""
+    if isinstance(error, P44AuthError):
+        ended = P44AuthError(
+            f"{error.message}\n--each {label}: stopped at once, so the refused credentials were "
+            f"not sent again; {run.untried():,} of {len(run.values):,} values not tried "
+            f"(see {FAILURES_NAME}).",
+            status_code=error.status_code,
+            error=error.error,
+            error_description=error.error_description,
+            hint=error.hint,
+        )
+        ended.failures = error.failures
+        return ended
+    return error
 
 
 def _each_rows(
@@ -326,22 +241,22 @@ def _each_rows(
     rows = plain_rows(answer, wanted.record_path, wanted.meta, first)
     if rows is not None:
         return rows, answer
-    if answer is None or isinstance(answer, str):
+    if isinstance(answer, str):  # an HTML maintenance page: a failure of this value, not 0 rows
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip()[:60] or "text"
+        raise P44Error(
+            f"The answer is not JSON ({server_text(kind, 60)}), so it has no rows.",
+            hint="The server may be down for maintenance; run the failed values again later.",
+        )
+    if answer is None:
         return answer, answer
     frame, note = frame_and_note(answer, wanted.record_path, wanted.meta, False, wanted.preset)
     call.note(note)
     return frame, answer
 
 
-def _each_result(
-    session: Session,
-    name: str,
-    values: list[Any],
-    results: dict[int, tuple[Any, Any]],
-    failed: list[tuple[Any, P44Error]],
-    wanted: Wanted,
-    parse_dates: bool,
-) -> EachResult:
+def _each_result(session: Session, run: EachRun, wanted: Wanted, parse_dates: bool) -> EachResult:
+    name, values, results = run.name, run.values, run.results
+    failed = run.failures()
     answers = {values[i]: answer for i, (_, answer) in sorted(results.items())}
     if wanted.kind == "frame":
         frames = {i: value for i, (value, _) in results.items()}
@@ -356,20 +271,6 @@ def _each_result(
         answers,
         [failure_kind(error) for _, error in failed],
     )
-
-
-def parse_each(spec: str) -> tuple[str, str]:
-    """``NAME=VARIABLE`` → (NAME, VARIABLE)."""
-    name, equals, variable = spec.partition("=")
-    if not equals or not name.strip() or not variable.strip():
-        raise P44UsageError(
-            f"--each {spec}: write --each NAME=VARIABLE, e.g. --each sid=shipment_ids.",
-            hint="NAME is the {{NAME}} of the request; VARIABLE a list in the notebook.",
-        )
-    name = name.strip()
-    if not name.isidentifier():
-        raise P44UsageError(f"--each {spec}: {name!r} is not a name (letters, digits, _).")
-    return name, variable.strip()
 
 
 def each_summary(result: EachResult, shape: str) -> str:

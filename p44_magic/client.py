@@ -23,10 +23,11 @@ import pandas as pd
 from . import bulk, calls, settings
 from .answers import Exchange, Result
 from .auth import AuthStyle, Secret, TokenHolder
-from .bulk import EachResult, each_values
+from .bulk import EachResult
 from .call_state import NO_PROGRESS, Call, EachCallback, PagesCallback, Progress
 from .calls import AS_FRAME, Wanted
-from .errors import P44Warning, clean_failures
+from .each_values import each_values
+from .errors import P44Error, P44Warning, clean_failures
 from .frames import TrackingTables, joined_tables, tracking_tables
 from .request import HttpRequest, request_of
 from .session import Session
@@ -349,8 +350,17 @@ class P44Client:
 
 
 def each_tables(each: EachResult, parse_dates: bool, timezone: str | None) -> TrackingTables:
-    """``--each --tables``: every value's tracking answer as tables, joined table by table."""
-    parts = [(v, tracking_tables(a, parse_dates, timezone)) for v, a in each.answers.items()]
+    """``--each --tables``: every value's tracking answer as tables, joined table by table; a
+    value whose answer is no tracking answer (HTML, empty, a list) becomes a failure row and
+    the other values keep their tables."""
+    parts, failed = [], []
+    for value, answer in each.answers.items():
+        try:
+            parts.append((value, tracking_tables(answer, parse_dates, timezone)))
+        except P44Error as error:
+            failed.append((value, error))
+    if failed:
+        each.add_failures(failed)
     return joined_tables(each.name, parts)
 
 

@@ -28,7 +28,12 @@ _STATUS_HINTS = {
 
 
 class P44Error(Exception):
-    """Base of every error p44_magic raises on purpose. ``str()`` is safe to show to a user."""
+    """Base of every error p44_magic raises on purpose. ``str()`` is safe to show to a user.
+
+    ``failures``: for an error that ended an ``--each`` run, that run's failures table (the
+    failed values and those not tried), else None."""
+
+    failures: Any = None
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -67,6 +72,13 @@ class P44AuthError(P44Error):
         self.status_code = status_code
         self.error = error
         self.error_description = error_description
+        self.retry_after: float | None = None  # a 429's Retry-After, in seconds
+
+    @property
+    def refused(self) -> bool:
+        """The token endpoint refused the credentials themselves (sending them again cannot
+        help; a rotated or mistyped secret)."""
+        return self.status_code in REFUSED_CREDENTIALS
 
     @classmethod
     def from_token_response(cls, status_code: int, body: Any, url: str) -> P44AuthError:
@@ -150,7 +162,7 @@ class P44HTTPError(P44Error):
         self.status_code = status_code
         self.method = method
         self.url = url
-        self.reason = reason
+        self.reason = server_text(reason, REASON_LIMIT) or ""  # server text: scrubbed, bounded
         self.error_message = error_message
         self.errors = list(errors or [])
         self.messages = [item.message for item in self.errors]
@@ -158,7 +170,7 @@ class P44HTTPError(P44Error):
         self.body = scrub_json(body)
         self.attempts = attempts
         self.did_you_mean = did_you_mean  # "GET /api/v4/…": the known path a 404 most likely meant
-        head = f"HTTP {status_code} {reason}".rstrip() + f" from {method} {url}"
+        head = f"HTTP {status_code} {self.reason}".rstrip() + f" from {method} {url}"
         if error_message:
             head += f": {error_message}"
         lines = [head]
@@ -253,7 +265,9 @@ class P44Warning(UserWarning):
     """A note for a Python API user: project44's ``infoMessages``, a capped wait, a hint."""
 
 
+REFUSED_CREDENTIALS = frozenset({400, 401, 403})  # token endpoint statuses that refuse them
 SERVER_TEXT_LIMIT = 300  # characters of one server-written item shown in a message
+REASON_LIMIT = 80  # an HTTP reason phrase ("Not Found") is a few words
 SERVER_ITEMS_SHOWN = 3  # errors[] items shown
 _ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.)?")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import httpx
+import msgspec
 
 from . import settings
 from .call_state import PagesCallback
@@ -72,6 +73,7 @@ class PageReader(Generic[Fetched]):
     on_page: Callable[[int, list[Any]], None] | None = None
     results: dict[int, list[Any]] = field(default_factory=dict)
     rows: int = 0
+    _seen: dict[bytes, int] = field(default_factory=dict)  # a page's ends → its number
 
     def read(self, page: int, fetched: Fetched) -> dict[str, Any]:
         body = self.decode(fetched)
@@ -80,11 +82,27 @@ class PageReader(Generic[Fetched]):
                 f"--all-pages: page {page} is not a {{paginationInfo, results}} answer.",
                 hint="Use --all-pages only on search endpoints that page.",
             )
+        self._check_new(page, body["results"])
         if self.on_page is not None:
             self.on_page(page, body["results"])
         self.results[page] = body["results"]
         self.rows += len(body["results"])
         return body
+
+    def _check_new(self, page: int, rows: list[Any]) -> None:
+        """A page equal to an earlier one (a server that ignores ``page``) fails the call: its
+        rows would be joined twice. Pages are told apart by their first and last rows and
+        length, and compared whole only when those match."""
+        if not rows:
+            return
+        ends = msgspec.json.encode([len(rows), rows[0], rows[-1]])
+        earlier = self._seen.setdefault(ends, page)
+        if earlier != page and self.results.get(earlier) == rows:
+            raise P44PagingError(
+                f"--all-pages: page {page} repeats page {earlier} (the same rows), so the "
+                "server is not paging this search; no rows are returned.",
+                hint="Check that the endpoint takes page and pageSize (or size) as written.",
+            )
 
 
 def all_pages(

@@ -79,8 +79,19 @@ def parsed_url(text: str) -> httpx.URL:
 
 
 def next_hop(request: httpx.Request, response: httpx.Response) -> httpx.Request:
-    """The request to send for a redirect answer."""
-    target = request.url.join(response.headers["Location"])
+    """The request to send for a redirect answer; a ``Location`` that is no usable URL (a bad
+    IDNA host, garbage) is a :class:`P44ConnectionError` like any broken answer."""
+    try:
+        target = request.url.join(response.headers.get("Location", ""))
+        target.host  # noqa: B018 - decodes an IDNA host (xn--…), which may fail
+        if target.scheme not in ("http", "https") or not target.host:
+            raise ValueError("not an http(s) URL")
+    except (httpx.InvalidURL, UnicodeError, ValueError) as error:
+        raise P44ConnectionError(
+            f"The server redirected {request.method} {request.url} to an address that is not a "
+            f"usable URL ({type(error).__name__}), so it was not followed.",
+            hint="The server (or something in between) answered oddly; check the base URL.",
+        ) from None
     method, content = request.method, request.content
     if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
         method, content = "GET", None

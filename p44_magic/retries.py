@@ -105,9 +105,10 @@ def send_with_retries(
         try:
             result = send()
         except P44AuthError as error:
+            wait = _token_wait(policy, error, attempt, hold)
             if not (may_retry and policy.retries_status(error.status_code or 0, True)):
                 raise
-            pause(policy.backoff_delay(attempt))
+            pause(wait)
             continue
         except (httpx.TransportError, httpx.DecodingError) as error:
             failure = transport_error(error, target, idempotent)
@@ -127,6 +128,19 @@ def send_with_retries(
                     continue
             result.p44_attempts = attempt
         return result
+
+
+def _token_wait(
+    policy: RetryPolicy, error: P44AuthError, attempt: int, hold: Callable[[float], None] | None
+) -> float:
+    """How long to wait after the token endpoint failed: its Retry-After (capped) or backoff.
+    Its 429 (or 503 with Retry-After) holds every request of the client, as a data one does."""
+    asked = error.retry_after
+    wait = policy.backoff_delay(attempt) if asked is None else min(asked, policy.max_retry_after)
+    slows = error.status_code == SLOW_DOWN or (error.status_code == 503 and asked is not None)
+    if hold is not None and slows:
+        hold(wait)
+    return wait
 
 
 def _slows_everyone(response: httpx.Response) -> bool:

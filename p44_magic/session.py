@@ -25,6 +25,7 @@ from .call_state import Call
 from .endpoints import closest_endpoint, find_endpoint
 from .environments import TOKEN_PATH, session_place
 from .errors import P44Error, P44HTTPError, clean_failures
+from .log_scrub import scrub_http_logs
 from .pacing import Pacer
 from .redirects import (
     MAX_REDIRECTS,
@@ -60,6 +61,7 @@ class Session:
         **values: Any,
     ) -> None:
         self.settings = settings.session_values(values)
+        scrub_http_logs()  # from the first session on, httpx and httpcore log no credential
         self.auth_style = settings.auth_style("auth", auth)
         # With a base URL the environment name is not used (the form calls it "custom").
         self.env = settings.environment("env", env or "na") if not base_url else "custom"

@@ -19,22 +19,41 @@ from .auth import AUTH_STYLES
 from .environments import ENVIRONMENT_NAMES, check_base_url
 from .errors import P44UsageError
 
+MAX_SECONDS = 3_600.0  # an hour: any wait or timeout beyond it is a mistake, and 1e10 overflows
+MAX_LOGIN_WAIT = 86_400.0  # a form may wait a day
+MAX_MEGABYTES = 100_000.0  # 100 GB: 1e308 MB is no size
+MAX_RATE = 10_000.0  # requests per second
 
-def seconds(name: str, value: Any, *, allow_zero: bool = False, unit: str = "seconds") -> float:
-    """A finite number of seconds, above 0 (or at least 0 when ``allow_zero``)."""
+
+def seconds(
+    name: str,
+    value: Any,
+    *,
+    allow_zero: bool = False,
+    unit: str = "seconds",
+    maximum: float = MAX_SECONDS,
+) -> float:
+    """A finite number of seconds, above 0 (or at least 0 when ``allow_zero``), at most
+    ``maximum``: larger ones overflow the waits that use them."""
     number = _number(name, value, unit)
-    if number < 0 or (number == 0 and not allow_zero) or not math.isfinite(number):
-        bound = "0 or more" if allow_zero else "more than 0"
+    bound = "0 or more" if allow_zero else "more than 0"
+    if number < 0 or (number == 0 and not allow_zero) or math.isnan(number):
         raise P44UsageError(f"{name} = {value!r}: it must be {bound} {unit}.")
+    if number > maximum:
+        raise P44UsageError(
+            f"{name} = {value!r}: it must be at most {maximum:,g} {unit} ({bound})."
+        )
     return number
 
 
 def megabytes(name: str, value: Any) -> float:
-    """A finite number of megabytes above 0."""
-    return seconds(name, value, unit="MB")
+    """A finite number of megabytes above 0, at most ``MAX_MEGABYTES``."""
+    return seconds(name, value, unit="MB", maximum=MAX_MEGABYTES)
 
 
 MAX_CONCURRENCY = 64  # requests in flight at once, at most
+MAX_RETRIES = 100
+MAX_COUNT = 10_000_000  # pages or --each values: beyond any real search, still a number
 
 
 def count(name: str, value: Any, *, minimum: int = 0, maximum: int | None = None) -> int:
@@ -115,11 +134,19 @@ def _at_least_zero(name: str, value: Any) -> float:
 
 
 def _per_second(name: str, value: Any) -> float:
-    return seconds(name, value, allow_zero=True, unit="per second")
+    return seconds(name, value, allow_zero=True, unit="per second", maximum=MAX_RATE)
 
 
 def _positive_count(name: str, value: Any) -> int:
-    return count(name, value, minimum=1)
+    return count(name, value, minimum=1, maximum=MAX_COUNT)
+
+
+def _retries(name: str, value: Any) -> int:
+    return count(name, value, maximum=MAX_RETRIES)
+
+
+def _login_wait(name: str, value: Any) -> float:
+    return seconds(name, value, maximum=MAX_LOGIN_WAIT)
 
 
 Scope = Literal["login", "session", "notebook"]
@@ -149,7 +176,7 @@ SETTINGS: tuple[Setting, ...] = (
         "auth", "basic", auth_style, "How the client credentials are sent: basic or form.", "login"
     ),
     Setting("timeout", 30.0, seconds, "Seconds to wait for an answer (more than 0)."),
-    Setting("retries", 3, count, "Retries for 429 (and 5xx on idempotent requests)."),
+    Setting("retries", 3, _retries, "Retries for 429 (and 5xx on idempotent requests)."),
     Setting(
         "backoff",
         0.5,
@@ -200,7 +227,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "login_wait",
         300.0,
-        seconds,
+        _login_wait,
         "Seconds %p44_login waits for a login through its "
         "form (Run All goes on after it); the form then closes.",
         "notebook",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -152,7 +153,10 @@ def test_strict_fails_the_cell_and_assigns_nothing(shell, capsys):
         shell.user_ns["ids"] = ["a", "missing-1", "b"]
         result = shell.run_cell(f"%%p44 events --strict --each sid=ids\nGET {HISTORY}")
     assert not result.success
-    assert "events" not in shell.user_ns and "_p44_failures" not in shell.user_ns
+    assert "events" not in shell.user_ns
+    # _p44_failures describes this run (issue 20, item 7): the failure, and what was not tried
+    failures = shell.user_ns["_p44_failures"]
+    assert "missing-1" in list(failures["sid"]) and set(failures["sid"]) <= {"a", "missing-1", "b"}
     out = out_of(capsys)
     assert "--strict: the request for sid='missing-1' failed" in out
     assert "HTTP 404" in out and "Traceback" not in out
@@ -376,7 +380,8 @@ def test_an_interrupt_sends_nothing_more_and_keeps_the_rows_so_far(
     def slow(got: Received) -> Reply:
         arrived.append(time.monotonic())
         interrupt.arrived()
-        body = {"paginationInfo": {"total": 300, "pageSize": 1}, "results": [{"n": 1}]}
+        page = parse_qs(urlsplit(got.path).query).get("page", ["0"])[0]  # pages differ
+        body = {"paginationInfo": {"total": 300, "pageSize": 1}, "results": [{"n": page}]}
         return Reply(200, body if kind == "all-pages" else [{"n": 1}], delay=0.3)
 
     cell = {

@@ -6,6 +6,7 @@ Every case here was a raw exception, an endless wait or an unbounded message bef
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -238,9 +239,14 @@ def test_urls_httpx_cannot_read_are_refused_before_sending(shell, capsys):
         assert "port that is not a number" in capsys.readouterr().err
 
 
+def page_of(got: Received) -> str:
+    """The page a request asked for: each page's rows differ, as a real search's do."""
+    return parse_qs(urlsplit(got.path).query).get("page", ["?"])[0]
+
+
 def endless_search(total: int):
     def data(got: Received) -> Reply:
-        return Reply(200, {"paginationInfo": {"total": total}, "results": [{"n": 1}]})
+        return Reply(200, {"paginationInfo": {"total": total}, "results": [{"n": page_of(got)}]})
 
     return data
 
@@ -336,7 +342,7 @@ def test_logging_out_during_all_pages_is_one_clear_error():
     import threading
 
     def slow_pages(got: Received) -> Reply:
-        rows = [{"n": 1}]
+        rows = [{"n": page_of(got)}]
         return Reply(200, {"paginationInfo": {"total": 20}, "results": rows}, delay=0.2)
 
     with ScriptedServer(with_tokens(slow_pages)) as server:

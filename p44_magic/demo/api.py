@@ -101,6 +101,17 @@ class DemoApi:
         ]
         self._routes = [(re.compile(pattern), handlers) for pattern, handlers in table]
 
+    def authenticated(self, target: str, headers: dict[str, str], status: int) -> bool:
+        """Whether a request proved who sent it: a token request that got a token, or a data
+        request with a valid access token."""
+        if urlsplit(target).path.rstrip("/") == TOKEN_PATH:
+            return status == 200
+        try:
+            self.tokens.authorize(headers.get("authorization"))
+        except ApiError as error:
+            return error.answer.status == 403  # a known client, without the role
+        return True
+
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
         """Answer one request; ``headers`` has lower-case names."""
         parts = urlsplit(target)

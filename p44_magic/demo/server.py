@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +17,9 @@ from .responses import Answer, error_answer
 
 HOST = "127.0.0.1"  # loopback only: the demo hands out tokens to anyone who asks
 MAX_BODY_BYTES = 10 * 1024 * 1024
-MAX_RECORDED = 10_000
+MAX_RECORDED = 1_000  # requests kept for inspection: only authenticated ones, the newest
+MAX_RECORDED_BODY = 64 * 1024  # bytes of a kept request's body
+MAX_RECORDED_TARGET = 4 * 1024  # characters of a kept request's path and query
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(error_answer(400, "Malformed request body", diagnostic=str(problem)))
             return
-        owner._record(ReceivedRequest(self.command, self.path, headers, body))
         try:
             answer = owner._api.handle(self.command, self.path, headers, body)
         except Exception as exc:  # a bug in the demo must still answer, not drop the socket
             answer = error_answer(500, "Internal Server Error", diagnostic=repr(exc))
+        # Kept only once authenticated, and bounded: any local process (or a web page's no-cors
+        # POST) can reach this port, and must not fill the kernel's memory through it.
+        if owner._api.authenticated(self.path, headers, answer.status):
+            target, kept = self.path[:MAX_RECORDED_TARGET], body[:MAX_RECORDED_BODY]
+            owner._record(ReceivedRequest(self.command, target, headers, kept))
         self._send(answer)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
@@ -121,6 +128,13 @@ class _HttpServer(ThreadingHTTPServer):
     """Tracks open connections so stop() can end keep-alive ones too."""
 
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that leaves before its answer (a timeout, an interrupt) is normal: nothing
+        is printed into the notebook. Anything else is a bug of the demo, shown in one line."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError | TimeoutError):
+            print(f"p44_magic demo API: {type(error).__name__} while answering", file=sys.stderr)
 
     def __init__(self, owner: DemoServer, port: int) -> None:
         self.owner = owner

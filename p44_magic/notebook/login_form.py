@@ -67,6 +67,7 @@ class LoginForm:
         env: str = "na",
         expires_after: float | None = None,
         auth: str = "basic",
+        base_url: str | None = None,
     ) -> None:
         self._login = login
         self._lock = threading.Lock()  # a submit and the expiry never run at once
@@ -77,6 +78,8 @@ class LoginForm:
         self.client_id = widgets.Text(value=client_id, description="Client ID", style=wide)
         self.secret = widgets.Password(value="", description="Client secret", style=wide)
         known = {value for _, value in ENVIRONMENT_CHOICES}
+        if base_url:  # the host the line or the settings named, and only it
+            env = "custom"
         self.environment = widgets.Dropdown(
             options=ENVIRONMENT_CHOICES,
             value=env if env in known else "na",
@@ -84,7 +87,7 @@ class LoginForm:
             style=wide,
         )
         self.base_url = widgets.Text(
-            value="", description="Base URL", placeholder="https://…", style=wide
+            value=base_url or "", description="Base URL", placeholder="https://…", style=wide
         )
         self.auth = widgets.Dropdown(
             options=AUTH_CHOICES,

@@ -102,7 +102,7 @@ class P44Magics(Magics):
         """Credentials from the options, the environment, the form or prompts; log in."""
         place = login_place(args, self.shell.user_ns, self.env, self.base_url)
         if args.form or (place.must_ask and not args.prompt and self._shows_widgets()):
-            self._show_form(place.client_id or "", place.env, args.auth)
+            self._show_form(place.client_id or "", place.env, args.auth, place.base_url)
             return None
         if place.must_ask:
             place.client_id, place.secret = prompt_for(place.client_id, place.env, place.base_url)
@@ -139,7 +139,9 @@ class P44Magics(Magics):
         """The project44 endpoints p44_magic knows: %p44_endpoints [word] filters them."""
         return endpoints_frame(line.strip() or None)
 
-    def _show_form(self, client_id: str, env: str, auth: str | None) -> None:
+    def _show_form(
+        self, client_id: str, env: str, auth: str | None, base_url: str | None = None
+    ) -> None:
         from IPython.display import display
 
         from .login_form import LoginForm, wait_for_login
@@ -160,6 +162,7 @@ class P44Magics(Magics):
             env=env,
             expires_after=self.login_wait,
             auth=auth or self.auth,
+            base_url=base_url,
         )
         display(self.login_form)
         pump = message_pump(self.shell)
@@ -285,8 +288,11 @@ class P44Magics(Magics):
         for note in result.notes:
             print(note, file=sys.stderr)
         if each is not None:
-            user_ns[FAILURES_NAME] = result.value.failures
-            return cells.each_joined(result.value, args.tables, self.parse_dates, self.timezone)
+            joined = result.value
+            try:
+                return cells.each_joined(joined, args.tables, self.parse_dates, self.timezone)
+            finally:
+                user_ns[FAILURES_NAME] = joined.failures  # this run's, whatever happened
         if args.tables:
             return tracking_tables(result.value, self.parse_dates, self.timezone)
         return cells.shown(result.value, raw=args.raw)
@@ -315,7 +321,11 @@ class P44Magics(Magics):
                 label=args.each,
                 call=call,
             )
-        except P44Interrupted as stop:
-            self.shell.user_ns[PARTIAL_NAME] = stop.partial
-            message = f"{stop.message.rstrip('.')}; the rows so far are in {PARTIAL_NAME}."
+        except P44Error as error:
+            if error.failures is not None:  # an --each run that ended early: its failures
+                self.shell.user_ns[FAILURES_NAME] = error.failures
+            if not isinstance(error, P44Interrupted):
+                raise
+            self.shell.user_ns[PARTIAL_NAME] = error.partial
+            message = f"{error.message.rstrip('.')}; the rows so far are in {PARTIAL_NAME}."
         raise P44Error(message)

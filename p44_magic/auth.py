@@ -251,6 +251,14 @@ class TokenHolder(httpx.Auth):
         response = yield self.token_request()
         content = read_capped(response, _TOKEN_ANSWER_LIMIT)
         self.token_fetches += 1
+        if content is None:
+            raise P44AuthError(
+                f"Login failed: the token endpoint at {self.token_url} answered more than "
+                f"{_TOKEN_ANSWER_LIMIT >> 20} MB (or a body that does not decode), so it was "
+                "cut off.",
+                status_code=response.status_code,
+                hint="The URL may not be a project44 API; check --env / --base-url.",
+            )
         body = _json_or_none(content)
         if response.status_code != 200:
             error = P44AuthError.from_token_response(response.status_code, body, self.token_url)
@@ -291,14 +299,14 @@ _TOKEN_ANSWER_LIMIT = 1 << 20  # a token answer is a few hundred bytes
 _REJECTION_READ_LIMIT = 64 << 10  # of a 401's body, read only to reuse the connection
 
 
-def read_capped(response: httpx.Response, limit: int) -> bytes:
+def read_capped(response: httpx.Response, limit: int) -> bytes | None:
     """A token-flow answer's body, decoded a megabyte at a time and cut off past ``limit``
-    bytes (b"" then, and the connection closed): a gzip bomb or an endless stream from the
+    bytes (None then, and the connection closed): a gzip bomb or an endless stream from the
     token endpoint, or under a 401, ends here instead of filling memory or holding the login.
     """
     if response.is_stream_consumed:  # read already (an answer made in memory)
         content = response.content
-        return b"" if len(content) > limit else content
+        return None if len(content) > limit else content
     chunks, size = [], 0
     try:
         for chunk in decoded_chunks(response):
@@ -308,10 +316,10 @@ def read_capped(response: httpx.Response, limit: int) -> bytes:
             chunks.append(chunk)
     except httpx.DecodingError:
         chunks, size = [], limit + 1  # not readable: no body
-    content = b"" if size > limit else b"".join(chunks)
+    content = None if size > limit else b"".join(chunks)
     # httpx reads an answer the flow has seen once more when it keeps it in the history: give
     # it what was read (httpx keeps a read body there), never the rest of the stream.
-    response._content = content
+    response._content = content or b""
     response.close()
     return content
 

@@ -47,6 +47,7 @@ class P44Client:
     between threads.
     """
 
+    @clean_failures  # a refused setting's error must not hold the secret in its frames
     def __init__(
         self,
         client_id: str | None = None,

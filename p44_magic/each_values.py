@@ -16,8 +16,8 @@ from .request import HttpRequest, placeholder_names
 
 DEFAULT_MAX_EACH: int = settings.default("max_each")
 #: Items looked at, at most, per value allowed: an endless iterator of repeats is refused too.
-ITEMS_PER_VALUE = 10
-MIN_ITEMS_LOOKED_AT = 10_000_000
+ITEMS_PER_VALUE = 100
+MIN_ITEMS_LOOKED_AT = 1_000_000
 _FLATTENED = (list, tuple, set, frozenset, range, np.ndarray, pd.Index, pd.Series)
 
 

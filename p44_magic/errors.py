@@ -298,6 +298,7 @@ def clean_failures(call: Call) -> Call:
             return call(*args, **kwargs)
         except P44Error as error:
             failure = error
+        del args, kwargs  # this frame stays in the traceback: not with the call's arguments
         failure.__traceback__ = failure.__context__ = failure.__cause__ = None
         raise failure  # outside the handler: no new chain either
 

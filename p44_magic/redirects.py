@@ -87,11 +87,7 @@ def next_hop(request: httpx.Request, response: httpx.Response) -> httpx.Request:
         if target.scheme not in ("http", "https") or not target.host:
             raise ValueError("not an http(s) URL")
     except (httpx.InvalidURL, UnicodeError, ValueError) as error:
-        raise P44ConnectionError(
-            f"The server redirected {request.method} {request.url} to an address that is not a "
-            f"usable URL ({type(error).__name__}), so it was not followed.",
-            hint="The server (or something in between) answered oddly; check the base URL.",
-        ) from None
+        raise bad_location(request, error) from None
     method, content = request.method, request.content
     if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
         method, content = "GET", None
@@ -103,6 +99,15 @@ def next_hop(request: httpx.Request, response: httpx.Response) -> httpx.Request:
     ]
     return httpx.Request(
         method, target, headers=headers, content=content, extensions=request.extensions
+    )
+
+
+def bad_location(request: httpx.Request, error: Exception) -> P44ConnectionError:
+    """A redirect whose ``Location`` is no usable URL (httpx reads it as the answer arrives)."""
+    return P44ConnectionError(
+        f"The server redirected {request.method} {request.url} to an address that is not a "
+        f"usable URL ({type(error).__name__}), so it was not followed.",
+        hint="The server (or something in between) answered oddly; check the base URL.",
     )
 
 

@@ -30,6 +30,7 @@ from .pacing import Pacer
 from .redirects import (
     MAX_REDIRECTS,
     OriginCookiePolicy,
+    bad_location,
     hop_unreachable,
     logged_out,
     next_hop,
@@ -50,6 +51,7 @@ class Session:
     attributes: ``session.timeout``) and the counters. Safe to share between threads: nothing
     of one call is kept here."""
 
+    @clean_failures  # a refused setting's error must not hold the secret in its frames
     def __init__(
         self,
         client_id: str | None = None,
@@ -160,15 +162,17 @@ class Session:
         def attempt() -> None:
             flow = self.token_holder.fetch_flow()
             try:
-                with self._connection_slot:
-                    flow.send(self._http.send(next(flow)))
+                with self._connection_slot:  # streamed: the flow reads it, capped
+                    flow.send(self._http.send(next(flow), stream=True))
             except StopIteration:
                 pass
             finally:
                 flow.close()
 
         target = Target("POST", self.base_url + TOKEN_PATH, self.host, self.timeout)
-        send_with_retries(self.policy, target, attempt, idempotent=True, notes=[])
+        send_with_retries(
+            self.policy, target, attempt, idempotent=True, notes=[], hold=self.pacer.hold
+        )
 
     def url_for(self, target: str) -> httpx.URL:
         """An absolute URL on the configured host; other hosts are refused."""
@@ -263,6 +267,8 @@ class Session:
                 if same_origin(request.url, self._origin):
                     raise
                 raise hop_unreachable(request.url) from None
+            except (httpx.InvalidURL, UnicodeError) as error:  # a Location httpx cannot read
+                raise bad_location(request, error) from None
             try:
                 return read_answer(response, report, self.max_answer_bytes)
             finally:

@@ -394,6 +394,7 @@ def test_an_interrupt_sends_nothing_more_and_keeps_the_rows_so_far(
         shell.run_cell("%config P44Magics.max_concurrency = 4")
         shell.run_cell("%config P44Magics.max_pages = 1000")
         shell.user_ns["ids"] = [f"s{i}" for i in range(300)]
+        shell.user_ns["_p44_failures"] = "an earlier run's"
         result = shell.run_cell(cell)
         ended = time.monotonic()
         interrupt.disarm()
@@ -411,6 +412,9 @@ def test_an_interrupt_sends_nothing_more_and_keeps_the_rows_so_far(
     assert f"Interrupted after {done} of 300 requests; the rows so far are in _p44_partial" in out
     partial = shell.user_ns["_p44_partial"]
     assert isinstance(partial, pd.DataFrame) and 0 < len(partial) <= done
+    if kind == "each":  # issue 20, item 7: this run's failures so far (none), not an older run's
+        failures = shell.user_ns["_p44_failures"]
+        assert isinstance(failures, pd.DataFrame) and failures.empty
     assert "Traceback" not in out
 
 

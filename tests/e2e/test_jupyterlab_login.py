@@ -142,6 +142,46 @@ def _open_in_lab(page, steps: Steps, lab, name: str, count: int, step: str):
     return cells
 
 
+def _wait_for_kernel_state(lab, state: str, timeout: float = 60) -> None:
+    """Until the server reports the notebook's kernel in ``state`` (idle: started and ready)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sessions = lab.api("GET", "/api/sessions") or []
+        if any(s.get("kernel", {}).get("execution_state") == state for s in sessions):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the kernel was not {state} within {timeout:.0f} s")
+
+
+def _wait_for_idle_kernel(lab, timeout: float = 60) -> None:
+    _wait_for_kernel_state(lab, "idle", timeout)
+
+
+def _run_all(page, first_cell, lab, attempts: int = 3) -> None:
+    """Run > Run All Cells, once the kernel is up and the command is enabled; again when the
+    page quietly skipped it (JupyterLab drops a run asked for before its session has a kernel,
+    which a loaded machine makes likely). Started means: the first cell's prompt shows [*]."""
+    from playwright.sync_api import expect
+
+    _wait_for_idle_kernel(lab)
+    prompt = first_cell.locator(".jp-InputPrompt")
+    for attempt in range(attempts):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        item = page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells"))
+        expect(item).to_be_visible()
+        if "lm-mod-disabled" in (item.get_attribute("class") or ""):
+            page.keyboard.press("Escape")  # not ready yet: the notebook is not the current one
+            first_cell.locator(".jp-InputArea-editor").click()
+            continue
+        item.click()
+        try:
+            expect(prompt).to_contain_text(re.compile(r"\[(\d+|\*)\]"), timeout=TIMEOUT_MS)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
+
+
 def _run_first_cell(cell, lab, attempts: int = 3) -> None:
     """Shift+Enter in the first cell once the kernel is up; again if the page ran it too early.
 
@@ -149,12 +189,7 @@ def _run_first_cell(cell, lab, attempts: int = 3) -> None:
     """
     from playwright.sync_api import expect
 
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        sessions = lab.api("GET", "/api/sessions") or []
-        if any(s.get("kernel", {}).get("execution_state") == "idle" for s in sessions):
-            break
-        time.sleep(0.2)
+    _wait_for_idle_kernel(lab)
     for attempt in range(attempts):
         cell.locator(".jp-InputArea-editor").click()
         cell.page.keyboard.press("Shift+Enter")
@@ -387,10 +422,9 @@ def test_run_all_waits_for_the_form_login_in_jupyterlab(jupyter_lab, browser_con
     form = cells.nth(0).locator(".jp-OutputArea")
     query_prompt = cells.nth(1).locator(".jp-InputPrompt")
     with steps.step("run-all-waits", page_text):
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        _run_all(page, cells.nth(0), jupyter_lab)
         expect(form.get_by_text("project44 login")).to_be_visible()
-        time.sleep(1.5)  # longer than the query would take to start without a wait
+        _wait_for_kernel_state(jupyter_lab, "busy")  # the login cell holds the kernel
         expect(query_prompt).to_contain_text("[*]")  # queued behind the waiting login
         expect(cells.nth(1).locator(".jp-OutputArea-output")).to_have_count(0)
     with steps.step("run-all-logged-in", page_text):

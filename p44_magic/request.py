@@ -13,7 +13,6 @@ grammar is testable without a network::
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -22,12 +21,21 @@ from typing import Any
 import httpx
 
 from .errors import P44UsageError
+from .templates import (
+    PLACEHOLDER,
+    fill_body,
+    fill_header,
+    fill_target,
+    fill_text,
+    head_of,
+    is_json_body,
+    json_of,
+    value_of,
+)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _HEADER = re.compile(r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*)$")
 # No nested quantifiers: a lazy group between \s* runs was cubic on "{{" and many spaces.
-_PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _GRAMMAR = "Write the method and path first, e.g. GET /api/v4/shipments/{{sid}}/tracking/history"
 
 
@@ -119,85 +127,36 @@ def _headers(lines: list[str], index: int) -> tuple[list[tuple[str, str]], int]:
 
 
 def substitute(text: str, namespace: Mapping[str, Any]) -> str:
-    """Replace every ``{{name}}`` (or ``{{obj.attr}}``) with the value from ``namespace``."""
-
-    def value_of(match: re.Match[str]) -> str:
-        expression = match.group(1).strip()
-        if not _NAME.match(expression):
-            raise P44UsageError(
-                f"{{{{{expression}}}}} is not a variable name.",
-                hint="Use {{name}} with a variable of your notebook, e.g. {{shipment_id}}.",
-            )
-        head, *attrs = expression.split(".")
-        if head not in namespace:
-            raise P44UsageError(
-                f"{{{{{expression}}}}}: no variable named {head!r} in the notebook.",
-                hint=f"Define it first, e.g. {head} = '...'.",
-            )
-        return _text_of(expression, head, namespace[head], attrs)
-
-    return _PLACEHOLDER.sub(value_of, text)
-
-
-def _text_of(expression: str, head: str, value: Any, attrs: list[str]) -> str:
-    """``str(value.a.b)``; an attribute that is missing, or code of the user's that raises while
-    it is read or turned into text, is a usage error naming the placeholder."""
-    value = _attribute_of(f"{{{{{expression}}}}}", head, value, attrs)
-    try:
-        return str(value)
-    except Exception as error:  # noqa: BLE001 - the user's __str__
-        failure = f"reading it raised {type(error).__name__}."
-    raise P44UsageError(f"{{{{{expression}}}}}: {failure}")
-
-
-def _attribute_of(label: str, head: str, value: Any, attrs: list[str]) -> Any:
-    failure = None
-    try:
-        for attr in attrs:
-            if not hasattr(value, attr):
-                failure = f"{head} has no attribute {attr!r}."
-                break
-            value = getattr(value, attr)
-        else:
-            return value
-    except Exception as error:  # noqa: BLE001 - the user's property
-        failure = f"reading it raised {type(error).__name__}."
-    raise P44UsageError(f"{label}: {failure}")
+    """Replace every ``{{name}}`` in plain text with the value's text (see
+    :mod:`p44_magic.templates` for the request's places)."""
+    return fill_text(text, namespace)
 
 
 def lookup(expression: str, namespace: Mapping[str, Any], label: str) -> Any:
-    """The object ``name`` or ``name.attr.…`` names in ``namespace`` (``label`` names it in
-    errors)."""
-    expression = expression.strip()
-    if not _NAME.match(expression):
-        raise P44UsageError(f"{label}: {expression!r} is not a variable name (or name.attr).")
-    head, *attrs = expression.split(".")
-    if head not in namespace:
-        raise P44UsageError(
-            f"{label}: no variable named {head!r} in the notebook.",
-            hint=f"Define it first, e.g. {head} = [...].",
-        )
-    return _attribute_of(label, head, namespace[head], attrs)
+    """The object ``name``, ``name.attr`` or ``name[0]`` names in ``namespace`` (``label`` names
+    it in errors)."""
+    return value_of(expression, namespace, label)
 
 
 def placeholder_names(request: HttpRequest) -> set[str]:
     """The variable names (``sid`` of ``{{sid.x}}``) the request's placeholders use."""
     texts = [request.target, *(value for _, value in request.headers)]
     texts += [request.body] if isinstance(request.body, str) else []
-    return {
-        match.group(1).strip().split(".")[0]
-        for text in texts
-        for match in _PLACEHOLDER.finditer(text)
-    }
+    return {head_of(match.group(1)) for text in texts for match in PLACEHOLDER.finditer(text)}
 
 
 def substitute_request(request: HttpRequest, namespace: Mapping[str, Any]) -> HttpRequest:
-    """Apply :func:`substitute` to the target, header values and body (after parsing)."""
+    """Every ``{{…}}`` of the request filled in as its place needs (:mod:`p44_magic.templates`):
+    path segments and query values percent-encoded, header values on one line, a JSON body's
+    values as JSON (and the body parsed)."""
+    body = request.body
+    if isinstance(body, str):
+        body = fill_body(body, namespace, is_json_body(body, request.header("content-type")))
     return replace(
         request,
-        target=substitute(request.target, namespace),
-        headers=tuple((k, substitute(v, namespace)) for k, v in request.headers),
-        body=None if request.body is None else substitute(request.body, namespace),
+        target=fill_target(request.target, namespace),
+        headers=tuple((k, fill_header(k, v, namespace)) for k, v in request.headers),
+        body=body,
     )
 
 
@@ -289,7 +248,7 @@ def request_of(
         target = f"{where}?{merged}"
     pairs = list((headers or {}).items())
     if json_body is not None:
-        content = json.dumps(json_body)
+        content = json_of(json_body, "json=")  # numpy/pandas values and timestamps too
         if not any(key.lower() == "content-type" for key, _ in pairs):
             pairs.insert(0, ("Content-Type", "application/json"))
     return HttpRequest(method.upper(), target, tuple(pairs), content)

@@ -8,6 +8,7 @@ once. ``expires_in`` is deliberately not used to decide when to renew.
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 import re
 import threading
@@ -163,6 +164,11 @@ class TokenHolder(httpx.Auth):
     def token_age(self) -> float | None:
         """Seconds since the current token was issued, or None without one."""
         return None if self._fetched_at is None else time.monotonic() - self._fetched_at
+
+    def holds_secret(self, secret: str | Secret) -> bool:
+        """Whether ``secret`` is the secret this holder sends (compared, never shown)."""
+        given = secret.reveal() if isinstance(secret, Secret) else str(secret)
+        return hmac.compare_digest(given.encode(), self._secret.reveal().encode())
 
     def invalidate(self) -> None:
         """Treat the current token as rejected: the next request fetches a new one."""

@@ -90,6 +90,39 @@ def prompt_for(client_id: str | None, env: str, base_url: str | None) -> tuple[s
     raise P44UsageError("Login cancelled.")
 
 
+def already_logged_in(
+    client: P44Client, place: LoginPlace, auth: str, bare: bool = False
+) -> str | None:
+    """The line for a login that would change nothing, else None: a ``bare`` ``%p44_login``
+    (no option on its line), or one naming the same host, client id, auth style and (when
+    given) secret. The session and its token are kept, so running the login cell again (Run
+    All) goes on without a new token or a form."""
+    line = (
+        f"Already logged in to {client.base_url} as client {client.client_id} "
+        f"({client.auth_style} auth): the session and its token are kept."
+    )
+    if bare:
+        return line
+    if client.auth_style != auth:
+        return None
+    if place.env == "demo" and not place.base_url:
+        url, client_id = _demo_place(place.client_id)
+    else:
+        url = check_base_url(place.base_url) if place.base_url else base_url_for(place.env)
+        client_id = place.client_id
+    same_secret = place.secret is None or client.session.token_holder.holds_secret(place.secret)
+    if url != client.base_url or client_id not in (None, client.client_id) or not same_secret:
+        return None
+    return line
+
+
+def _demo_place(client_id: str | None) -> tuple[str, str | None]:
+    from ..demo import start_demo_server
+
+    demo = start_demo_server()
+    return demo.base_url, client_id or demo.client_id
+
+
 def logged_in_client(
     place: LoginPlace, auth: str, settings: Mapping[str, Any]
 ) -> tuple[P44Client, str]:

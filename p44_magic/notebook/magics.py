@@ -23,7 +23,13 @@ from ..frames import tracking_tables
 from ..request import HttpRequest, parse_request, parse_request_line, substitute_request
 from . import cells
 from .cells import LAST_EXCHANGE_NAME, Each
-from .login import LoginPlace, logged_in_client, login_place, prompt_for
+from .login import (
+    LoginPlace,
+    already_logged_in,
+    logged_in_client,
+    login_place,
+    prompt_for,
+)
 from .progress_bars import display_progress
 from .short_errors import shortly
 from .text import status_text, summary
@@ -101,6 +107,13 @@ class P44Magics(Magics):
     def _login_from(self, args: Any) -> str | None:
         """Credentials from the options, the environment, the form or prompts; log in."""
         place = login_place(args, self.shell.user_ns, self.env, self.base_url)
+        if not (args.form or args.prompt) and self.client is not None:
+            changes = (args.env, args.base_url, args.client_id, args.client_secret, args.auth)
+            held = already_logged_in(
+                self.client, place, args.auth or self.auth, bare=not any(changes)
+            )
+            if held is not None:
+                return held
         if args.form or (place.must_ask and not args.prompt and self._shows_widgets()):
             self._show_form(place.client_id or "", place.env, args.auth, place.base_url)
             return None

@@ -424,8 +424,9 @@ def test_run_all_waits_for_the_form_login_in_jupyterlab(jupyter_lab, browser_con
     with steps.step("run-all-waits", page_text):
         _run_all(page, cells.nth(0), jupyter_lab)
         expect(form.get_by_text("project44 login")).to_be_visible()
-        _wait_for_kernel_state(jupyter_lab, "busy")  # the login cell holds the kernel
-        expect(query_prompt).to_contain_text("[*]")  # queued behind the waiting login
+        # Queued behind the waiting login; had the login not waited, the query would run
+        # first and fail ("Not logged in"), which the steps below would see: no sleep needed.
+        expect(query_prompt).to_contain_text("[*]")
         expect(cells.nth(1).locator(".jp-OutputArea-output")).to_have_count(0)
     with steps.step("run-all-logged-in", page_text):
         form.get_by_label("Environment", exact=True).select_option(label="Demo")

@@ -35,6 +35,7 @@ from .frames import Rows, frame_and_note, in_timezone, name_taken, plain_rows, r
 from .frames.columns import maybe_datetime
 from .request import HttpRequest, substitute_request
 from .session import Session
+from .words import counted
 
 FAILURE_COLUMNS = ("status_code", "error", "support_reference_id")
 __all__ = ["DEFAULT_MAX_EACH", "EachResult", "each_values", "parse_each", "run_each_call"]
@@ -97,7 +98,9 @@ def failures_frame(name: str, failures: list[tuple[Any, P44Error]]) -> pd.DataFr
         {
             name: value,
             "status_code": error.status_code if isinstance(error, P44HTTPError) else None,
-            "error": error.message.splitlines()[0],
+            "error": error.summary
+            if isinstance(error, P44HTTPError)
+            else error.message.splitlines()[0],
             "support_reference_id": getattr(error, "support_reference_id", None),
         }
         for value, error in failures
@@ -237,7 +240,8 @@ def _each_rows(
     for all: 300 small frames cost more than the requests), else its own frame."""
     response = session.send(request, call, download=False)
     answer = decode_body(response, strict=wanted.kind == "frame" or wanted.json_required)
-    call.note(*info_notes(answer))
+    about = f"{first[0]}={first[1]!r}: "  # a note from one value names that value
+    call.note(*(about + note for note in info_notes(answer)))
     rows = plain_rows(answer, wanted.record_path, wanted.meta, first)
     if rows is not None:
         return rows, answer
@@ -250,7 +254,7 @@ def _each_rows(
     if answer is None:
         return answer, answer
     frame, note = frame_and_note(answer, wanted.record_path, wanted.meta, False, wanted.preset)
-    call.note(note)
+    call.note(about + note if note else None)
     return frame, answer
 
 
@@ -277,7 +281,7 @@ def each_summary(result: EachResult, shape: str) -> str:
     """``1,204 rows × 12 columns from 298 of 300 values; 2 failed: HTTP 404 × 2 (…)``."""
     total = len(result.values)
     if not len(result.failures):
-        return f"{shape} from {total:,} values"
+        return f"{shape} from {counted(total, 'value')}"
     return (
         f"{shape} from {result.succeeded:,} of {total:,} values; {len(result.failures):,} "
         f"failed: {result.failure_counts()} (see {FAILURES_NAME})"

@@ -193,6 +193,13 @@ class P44HTTPError(P44Error):
             hint = "project44 had a passing problem; run the cell again in a moment."
         super().__init__("\n".join(lines), hint=hint)
 
+    @property
+    def summary(self) -> str:
+        """One line that starts with what went wrong: ``HTTP 404: Shipment not found (GET …)``,
+        for tables where the end of a line is cut off."""
+        said = self.error_message or self.reason or "no message"
+        return f"HTTP {self.status_code}: {said} ({self.method} {self.url})"
+
     @classmethod
     def from_answer(
         cls,

@@ -165,6 +165,7 @@ def substitute_request(request: HttpRequest, namespace: Mapping[str, Any]) -> Ht
 RESERVED_HEADERS = frozenset({"host", "authorization", "content-length", "transfer-encoding"})
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")  # what a header value may hold: printable ASCII
 _TARGET_BAD = re.compile(r"[\x00-\x20\x7f]")
+_DOLLAR = re.compile(r"(?<![\w$])\$([^\W\d]\w*)")  # $sid, as a shell would fill it
 _SINGLE_BRACES = re.compile(r"(?<!\{)\{([A-Za-z_]\w*)\}(?!\})")  # {shipmentId}, not {{…}}
 
 
@@ -185,14 +186,7 @@ def check_request(request: HttpRequest) -> None:
                 "(header values are printable ASCII).",
                 hint="Percent-encode it, or send it in the body instead.",
             )
-    single = _SINGLE_BRACES.search(request.target)
-    if single:
-        name = single.group(1)
-        raise P44UsageError(
-            f"The path holds {{{name}}}, the catalogue's name for a value, not a value.",
-            hint=f"Write {{{{{name}}}}} to take it from a notebook variable {name}, or put the "
-            "id itself in the path.",
-        )
+    _check_unfilled(request.target)
     bad = _TARGET_BAD.search(request.target)
     if bad:
         raise P44UsageError(
@@ -200,6 +194,23 @@ def check_request(request: HttpRequest) -> None:
             "sent in a URL.",
             hint="Check the {{name}} values used in the path; write spaces as %20.",
         )
+
+
+def _check_unfilled(target: str) -> None:
+    """``{sid}`` (the catalogue's spelling) or ``$sid`` (a shell's) in the path is a value the
+    user meant to fill in: refused with the ``{{sid}}`` that does it, never sent as written."""
+    path = target.partition("?")[0]
+    single = _SINGLE_BRACES.search(target) or _DOLLAR.search(path)
+    if single is None:
+        return
+    name = single.group(1)
+    written = single.group(0)
+    what = "the catalogue's name for a value" if written.startswith("{") else "not filled in"
+    raise P44UsageError(
+        f"The path holds {written}, {what}, not a value.",
+        hint=f"Write {{{{{name}}}}} to take it from a notebook variable {name}, or put the "
+        "id itself in the path.",
+    )
 
 
 def _method(word: str, line: int | None = None) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from .environments import is_loopback
 from .errors import P44AuthError, P44ConnectionError, P44Error, P44TimeoutError
 from .pacing import pause
 
@@ -165,11 +166,18 @@ def transport_error(error: Exception, target: Target, idempotent: bool) -> P44Er
     if isinstance(error, httpx.ConnectError):
         return P44ConnectionError(
             f"Could not connect to {target.host} for {target.method} {target.url}.",
-            hint="Check the base URL and your network (is the server running?).",
+            hint="Check the base URL and your network"
+            + (" (is the server running?)." if _on_loopback(target.host) else "."),
         )
     if not idempotent:
         return broken_connection(error, target, idempotent)
     return None
+
+
+def _on_loopback(host: str) -> bool:
+    """A host on this machine (a local server that may not have been started)."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return is_loopback(name)
 
 
 def broken_connection(error: Exception, target: Target, idempotent: bool) -> P44ConnectionError:

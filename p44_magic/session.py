@@ -11,6 +11,7 @@ The rules live beside it: retries and error mapping in :mod:`p44_magic.retries`,
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -281,7 +282,9 @@ def _path_advice(status: int, method: str, path: str) -> dict[str, Any]:
     if status != 404 or find_endpoint(method, path) is not None:
         return {}
     meant = closest_endpoint(method, path)
+    # The catalogue writes {shipmentId}; the cell takes {{shipmentId}}: suggest what works.
+    where = re.sub(r"\{(\w+)\}", r"{{\1}}", meant.path) if meant else None
     return {
-        "did_you_mean": f"{meant.method} {meant.path}" if meant else None,
+        "did_you_mean": f"{meant.method} {where}" if meant else None,
         "known_path": False,
     }

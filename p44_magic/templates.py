@@ -190,7 +190,16 @@ def fill_header(name: str, value: str, namespace: Namespace) -> str:
 def _fill(text: str, namespace: Namespace, encode: Callable[[str], str]) -> str:
     def put(match: re.Match[str]) -> str:
         label = match.group(0)
-        return encode(text_of(value_of(match.group(1), namespace, label), label))
+        value = text_of(value_of(match.group(1), namespace, label), label)
+        try:
+            return encode(value)
+        except UnicodeEncodeError as error:  # a lone surrogate: no UTF-8, so no URL
+            bad = error.object[error.start : error.end]
+            raise P44UsageError(
+                f"{label}: its value holds {bad!r}, so the request is not a URL that can be "
+                "sent (not UTF-8).",
+                hint="Check the value; it may come from a file read with the wrong encoding.",
+            ) from None
 
     return PLACEHOLDER.sub(put, text)
 

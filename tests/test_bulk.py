@@ -126,7 +126,7 @@ def test_a_failure_mix_keeps_the_rest_and_lists_the_failures(shell, capsys):
     assert list(failures["sid"]) == ["missing-1", "reset", "missing-2"]
     assert list(failures["status_code"]) == [404, None, 404]
     assert list(failures["support_reference_id"]) == ["ref-missing-1", None, "ref-missing-2"]
-    assert failures["error"].iloc[0].startswith("HTTP 404 Whatever from GET ")  # its reason
+    assert failures["error"].iloc[0].startswith("HTTP 404: Shipment not found (GET ")  # issue 21
     assert "\n" not in "".join(failures["error"])
 
 
@@ -517,7 +517,7 @@ def test_progress_is_one_bar_replaced_by_the_summary_line(shell, capsys, monkeyp
     assert len(bars) == 1  # one bar for the whole call, none per request
     bar, label = bars[0].children
     assert (bar.value, bar.max) == (3, 3)
-    assert label.value == "requests 3/3, 4 rows, 1 failed"
+    assert label.value == "3/3, 4 rows, 1 failed"  # "requests" is the description, shown once
     assert bars[0].comm is None and bar.comm is None  # closed: the summary line replaces it
     assert "events: 4 rows × 4 columns from 2 of 3 values; 1 failed" in out_of(capsys)
 

@@ -397,8 +397,10 @@ def test_config_refuses_values_the_code_cannot_use(shell, caplog, capsys, name, 
     magics = shell.magics_manager.registry["P44Magics"]
     before = getattr(magics, name)
     with caplog.at_level(logging.ERROR):
-        shell.run_cell(f"%config P44Magics.{name} = {value}")
-    shown = caplog.text + capsys.readouterr().err
+        result = shell.run_cell(f"%config P44Magics.{name} = {value}")
+    captured = capsys.readouterr()
+    shown = caplog.text + captured.out + captured.err
+    assert not result.success
     assert f"P44Magics.{name}" in shown and "at most" in shown and "Traceback" not in shown
     assert getattr(magics, name) == before
 

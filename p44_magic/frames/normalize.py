@@ -7,6 +7,7 @@ columns, lists of scalars stay lists, ISO 8601 timestamp columns become timezone
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,20 @@ from .uniform import MAX_NESTING, frame_from_json
 
 
 class AbsentKey(P44UsageError):
-    """A dotted path names a key the answer does not have."""
+    """A dotted path names a key the answer does not have (internal: it leaves this module as
+    the P44UsageError it is, see :func:`frame_and_note`)."""
+
+
+def absent_key(option: str, dotted: str, where: str, missing: str, node: Any) -> AbsentKey:
+    """``--path evnts``: the keys there, and the one most likely meant."""
+    keys = [str(key) for key in node] if isinstance(node, dict) else []
+    meant = difflib.get_close_matches(missing, keys, n=1, cutoff=0.6)
+    shown = ", ".join(keys[:30]) if keys else type(node).__name__
+    return AbsentKey(
+        f"{option} {dotted}: {where} has no key {missing!r}"
+        + (f"; did you mean {meant[0]!r}?" if meant else "."),
+        hint=f"Keys there: {shown}.",
+    )
 
 
 #: Lists that are never the rows of an answer: project44's side-channel messages.
@@ -139,6 +153,8 @@ def frame_and_note(
         return _frame_and_note(answer, record_path, meta, parse_dates, preset)
     except RecursionError:
         raise _too_deep() from None
+    except AbsentKey as absent:
+        raise P44UsageError(absent.message, hint=absent.hint) from None
 
 
 def _frame_and_note(
@@ -206,11 +222,7 @@ def rows_with_holders(answer: Any, record_path: str) -> list[tuple[Any, Any]]:
         if isinstance(node, dict) and parts[index] in node:
             return walk(node[parts[index]], index + 1, node, [*walked, parts[index]])
         where = ".".join(walked) or "the answer"
-        keys = ", ".join(map(str, node)) if isinstance(node, dict) else type(node).__name__
-        raise AbsentKey(
-            f"--path {record_path}: {where} has no key {parts[index]!r}.",
-            hint=f"Keys there: {keys}.",
-        )
+        raise absent_key("--path", record_path, where, parts[index], node)
 
     return walk(answer, 0, answer, [])
 
@@ -270,8 +282,5 @@ def _lookup(answer: Any, dotted: str, option: str) -> Any:
             walked.append(part)
             continue
         where = ".".join(walked) or "the answer"
-        keys = ", ".join(map(str, value)) if isinstance(value, dict) else type(value).__name__
-        raise AbsentKey(
-            f"{option} {dotted}: {where} has no key {part!r}.", hint=f"Keys there: {keys}."
-        )
+        raise absent_key(option, dotted, where, part, value)
     return value

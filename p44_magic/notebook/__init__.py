@@ -4,7 +4,18 @@ folder imports it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_HELP_CELL = re.compile(r"\s*%%p44\b[^\n]*\s(-h|--help)(\s|$)")
+
+
+def help_cell(lines: list[str]) -> list[str]:
+    """``%%p44 --help`` alone in a cell shows the help (IPython refuses a cell magic whose body
+    is empty before the magic could)."""
+    if lines and _HELP_CELL.match(lines[0]) and not "".join(lines[1:]).strip():
+        return ["%p44 --help\n"]
+    return lines
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -25,6 +36,8 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(magics)
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
+    if help_cell not in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.append(help_cell)
     completer = getattr(ipython, "Completer", None)
     if completer is not None and p44_matcher not in completer.custom_matchers:
         completer.custom_matchers.append(p44_matcher)

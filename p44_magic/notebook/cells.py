@@ -4,14 +4,16 @@ gives back. The magic (:mod:`p44_magic.notebook.magics`) strings these together.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..bulk import EachResult, all_failed, check_uses, each_values, parse_each
 from ..calls import Wanted
-from ..client import P44Client, each_tables
+from ..client import each_tables
+from ..environments import base_url_for, check_base_url
 from ..errors import P44UsageError
 from ..request import HttpRequest, check_request, lookup, substitute_request
 from .text import describe_request
@@ -59,8 +61,28 @@ def wanted_of(args: Any, parse_dates: bool) -> Wanted:
     )
 
 
+def planned_base_url(env: str, base_url: str) -> str:
+    """Where a login would go, for a dry run before any login: the line's settings as
+    ``%p44_login`` reads them (``P44_BASE_URL``, ``P44_ENV``, ``%config``)."""
+    url = os.environ.get("P44_BASE_URL") or base_url
+    if url:
+        return check_base_url(url)
+    env = (os.environ.get("P44_ENV") or env).lower()
+    return DEMO_PLACE if env == "demo" else base_url_for(env)
+
+
+DEMO_PLACE = "http://127.0.0.1:<demo port>"
+
+
+def url_on(target: str, base_url: str) -> str:
+    """``target`` on ``base_url`` (a path), or as written when it is a whole URL."""
+    if target.startswith(("http://", "https://")):
+        return target
+    return base_url + ("" if target.startswith("/") else "/") + target
+
+
 def dry_run_text(
-    client: P44Client,
+    url_for: Callable[[str], Any],
     request: HttpRequest,
     each: Each | None,
     user_ns: Mapping[str, Any],
@@ -71,7 +93,7 @@ def dry_run_text(
         name, values = each
         request = substitute_request(request, {**user_ns, name: values[0]})
     check_request(request)
-    text = describe_request(client.url_for(request.target), request)
+    text = describe_request(url_for(request.target), request)
     if each is not None and len(each[1]) > 1:
         text += f"\n(the first of {len(each[1]):,} requests, one per value of {label})"
     return text

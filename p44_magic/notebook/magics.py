@@ -30,11 +30,22 @@ from .login import (
     login_place,
     prompt_for,
 )
-from .progress_bars import display_progress
+from .progress_bars import display_progress, end_line
 from .short_errors import shortly
 from .text import status_text, summary
 
 _TRAITS: dict[type, type[TraitType]] = {bool: Bool, int: Int, float: Float, str: Unicode}
+
+
+class ConfigRefused(BaseException):
+    """A ``%config P44Magics…`` value refused. A BaseException, so that IPython's %config (which
+    logs and swallows every Exception) lets it through and the cell fails; shown as one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [
+            f"P44UsageError: {line}" if i == 0 else line
+            for i, line in enumerate(str(self).splitlines() or [""])
+        ]
 
 
 def setting_traits() -> dict[str, TraitType]:
@@ -64,6 +75,14 @@ class P44Magics(Magics):
             return settings.checked(name, proposal["value"], "P44Magics.")
         except P44Error as error:
             raise TraitError(str(error)) from None
+
+    def update_config(self, config: Any) -> None:
+        """``%config``: a refused value keeps the old one and fails the cell (IPython's %config
+        only logs a TraitError, so Run All and papermill would go on with the old value)."""
+        try:
+            super().update_config(config)
+        except TraitError as error:
+            raise ConfigRefused(str(error)) from None
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -134,9 +153,11 @@ class P44Magics(Magics):
         """Forget the token and the credentials (and close a login form still open)."""
         if self.login_form is not None and not self.login_form.done:
             self.login_form.close()
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        if self.client is None:
+            print("Not logged in.")
+            return
+        self.client.close()
+        self.client = None
         print("Logged out: token and credentials forgotten.")
 
     @line_magic
@@ -227,7 +248,7 @@ class P44Magics(Magics):
             POST /api/v4/inventory/orders/search?page=1&pageSize=100
             Content-Type: application/json
 
-            {"statuses": ["IN_TRANSIT"]}
+            {"statusCodes": ["IN_TRANSIT"]}
         """
         args = self._shortly(lambda: parse_argstring(self.p44, line))
         if args.help:
@@ -278,14 +299,16 @@ class P44Magics(Magics):
         return client
 
     def _run(self, request: HttpRequest, args: Any) -> Any:
+        if args.dry_run and self.client is None:  # a dry run sends nothing: no login needed
+            where = cells.planned_base_url(self.env, self.base_url)
+            return self._dry_run(lambda target: cells.url_on(target, where), request, args)
         client = self._logged_in()
+        if args.dry_run:
+            return self._dry_run(client.url_for, request, args)
         user_ns = self.shell.user_ns
         each = cells.each_of(request, args.each, user_ns, self.max_each)
         if each is None:
             request = substitute_request(request, user_ns)
-        if args.dry_run:
-            print(cells.dry_run_text(client, request, each, user_ns, args.each))
-            return None
         progress = (
             display_progress(self._shows_widgets(), pages=args.all_pages, each=bool(each))
             if self.progress
@@ -297,6 +320,7 @@ class P44Magics(Magics):
                 client, request, each, cells.wanted_of(args, self.parse_dates), call, args
             )
         finally:
+            end_line()  # an error or interrupt message starts on a line of its own
             user_ns[LAST_EXCHANGE_NAME] = call.exchange  # this cell's own, never another's
         for note in result.notes:
             print(note, file=sys.stderr)
@@ -309,6 +333,14 @@ class P44Magics(Magics):
         if args.tables:
             return tracking_tables(result.value, self.parse_dates, self.timezone)
         return cells.shown(result.value, raw=args.raw)
+
+    def _dry_run(self, url_for: Any, request: HttpRequest, args: Any) -> None:
+        """The request as it would be sent (with --each: the first value's); nothing is sent."""
+        user_ns = self.shell.user_ns
+        each = cells.each_of(request, args.each, user_ns, self.max_each)
+        if each is None:
+            request = substitute_request(request, user_ns)
+        print(cells.dry_run_text(url_for, request, each, user_ns, args.each))
 
     def _call(
         self,

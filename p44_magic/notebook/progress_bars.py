@@ -9,20 +9,9 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-PagesCallback = Callable[[int, int, int], None]  # pages done, pages in all, rows so far
-BytesCallback = Callable[[int, int], None]  # bytes received, bytes in all
-EachCallback = Callable[[int, int, int, int], None]  # requests done, in all, rows, failures
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where one call reports how it advances; passed with the call, never set on a client."""
-
-    pages: PagesCallback | None = None
-    download: BytesCallback | None = None
-    each: EachCallback | None = None
+from ..call_state import BytesCallback, EachCallback, PagesCallback, Progress
+from ..words import counted
 
 
 def display_progress(notebook: bool, *, pages: bool = True, each: bool = False) -> Progress:
@@ -40,7 +29,7 @@ def pages_progress(notebook: bool) -> PagesCallback | None:
         return None
 
     def show(done: int, pages: int, rows: int) -> None:
-        bar(done, pages, f"pages {done}/{pages}, {rows:,} rows")
+        bar(done, pages, f"{done}/{pages}, {counted(rows, 'row')}")
 
     return show
 
@@ -53,7 +42,7 @@ def each_progress(notebook: bool) -> EachCallback | None:
 
     def show(done: int, total: int, rows: int, failures: int) -> None:
         failed = f", {failures:,} failed" if failures else ""
-        bar(done, total, f"requests {done:,}/{total:,}, {rows:,} rows{failed}")
+        bar(done, total, f"{done:,}/{total:,}, {counted(rows, 'row')}{failed}")
 
     return show
 
@@ -77,7 +66,7 @@ def _bar(
     if notebook:
         return _widget_bar(title, vanish)
     if sys.stderr.isatty():
-        return _terminal_bar(vanish=vanish)
+        return _terminal_bar(title, vanish=vanish)
     return None
 
 
@@ -109,7 +98,7 @@ def _widget_bar(title: str, vanish: bool = False) -> Callable[[int, int, str], N
             bar.bar_style = "success"
             handle, started = shown
             if handle is not None:
-                line = "" if vanish else f"{text} in {time.monotonic() - started:.1f} s"
+                line = "" if vanish else f"{title} {text} in {time.monotonic() - started:.1f} s"
                 handle.update({"text/plain": line}, raw=True)
             for widget in parts:
                 widget.close()
@@ -117,18 +106,33 @@ def _widget_bar(title: str, vanish: bool = False) -> Callable[[int, int, str], N
     return update
 
 
-def _terminal_bar(width: int = 30, vanish: bool = False) -> Callable[[int, int, str], None]:
-    """A text bar on stderr; when the work is done, one plain line (or nothing, ``vanish``)."""
+def _terminal_bar(
+    title: str, width: int = 30, vanish: bool = False
+) -> Callable[[int, int, str], None]:
+    """A text bar on stderr; when the work is done, one plain line (or nothing, ``vanish``).
+    A bar left unfinished (an error, an interrupt) has its line ended by :func:`end_line`."""
     started: list[float] = []
 
     def update(done: int, total: int, text: str) -> None:
         started[:] = started or [time.monotonic()]
         filled = int(width * done / max(total, 1))
-        bar = f"[{'#' * filled}{'-' * (width - filled)}] {text}"
+        bar = f"[{'#' * filled}{'-' * (width - filled)}] {title} {text}"
         if done < total:
+            _OPEN_LINE[0] = True
             print(f"\r{bar}", end="", file=sys.stderr, flush=True)
             return
-        line = "" if vanish else f"{text} in {time.monotonic() - started[0]:.1f} s"
+        _OPEN_LINE[0] = False
+        line = "" if vanish else f"{title} {text} in {time.monotonic() - started[0]:.1f} s"
         print("\r" + line.ljust(len(bar)), end="\n" if line else "\r", file=sys.stderr, flush=True)
 
     return update
+
+
+_OPEN_LINE = [False]  # a terminal bar's line is open (no newline yet)
+
+
+def end_line() -> None:
+    """End a terminal bar's open line, so a message printed next starts on a line of its own."""
+    if _OPEN_LINE[0]:
+        _OPEN_LINE[0] = False
+        print(file=sys.stderr, flush=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..answers import masked_headers
 from ..request import HttpRequest
+from ..words import counted
 
 
 def status_text(status: dict[str, Any]) -> str:
@@ -36,7 +37,7 @@ def describe_request(url: Any, request: HttpRequest) -> str:
 def summary(result: Any) -> str:
     shape = getattr(result, "shape", None)
     if shape is not None and len(shape) == 2:
-        return f"{shape[0]:,} rows × {shape[1]:,} columns"
+        return f"{counted(shape[0], 'row')} × {counted(shape[1], 'column')}"
     if result is None:
         return "no content"
     return (

@@ -308,7 +308,7 @@ def test_a_mistyped_path_gets_a_hint_not_a_support_message(logged_in, capsys):
     shell.user_ns["sid"] = "abc"
     assert not shell.run_cell("%p44 GET /api/v4/shipment/{{sid}}/tracking").success
     text = out_of(capsys)
-    assert "Did you mean GET /api/v4/shipments/{shipmentId}/tracking?" in text
+    assert "Did you mean GET /api/v4/shipments/{{shipmentId}}/tracking?" in text
     assert "quote it to project44 support" not in text
     assert not shell.run_cell("%p44 GET /api/v4/nothing/like/this/at/all").success
     text = out_of(capsys)

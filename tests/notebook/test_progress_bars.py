@@ -57,7 +57,7 @@ def test_notebook_bars_are_widgets_that_advance(monkeypatch):
     box = shown[0]
     bar, label = box.children
     assert (bar.value, bar.max, bar.bar_style) == (4, 4, "success")
-    assert label.value == "pages 4/4, 400 rows"
+    assert label.value == "4/4, 400 rows"  # "pages" is the bar's description, shown once
     download = bytes_progress(notebook=True)
     download(2_000_000, 8_000_000)
     assert shown[1].children[1].value == "2.0 of 8.0 MB"

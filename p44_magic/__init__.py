@@ -24,6 +24,7 @@ from .errors import (
     P44Warning,
     ServerMessage,
 )
+from .export import save
 from .frames import TrackingTables, to_frame, tracking_tables
 from .request import HttpRequest, parse_request
 
@@ -52,6 +53,7 @@ __all__ = [
     "find_endpoint",
     "load_ipython_extension",
     "parse_request",
+    "save",
     "to_frame",
     "tracking_tables",
 ]

@@ -48,6 +48,7 @@ PUBLIC = [
     "find_endpoint",
     "load_ipython_extension",
     "parse_request",
+    "save",
     "to_frame",
     "tracking_tables",
 ]

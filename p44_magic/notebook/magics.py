@@ -19,6 +19,7 @@ from ..client import P44Client
 from ..endpoints import endpoints_frame
 from ..environments import ENVIRONMENT_NAMES
 from ..errors import P44Error, P44Interrupted, P44UsageError
+from ..export import save
 from ..frames import tracking_tables
 from ..request import HttpRequest, parse_request, parse_request_line, substitute_request
 from . import cells
@@ -223,6 +224,11 @@ class P44Magics(Magics):
         help="One request per value of the list VARIABLE, {{NAME}} replaced by each.",
     )
     @argument("--strict", action="store_true", help="With --each: any failure fails the cell.")
+    @argument(
+        "--save-as",
+        metavar="FILE",
+        help="Also write the result to FILE (.xlsx, .csv or .parquet) as Excel and pandas read it.",
+    )
     @argument("--dry-run", action="store_true", help="Show the request; send nothing.")
     @argument("-h", "--help", action="store_true", help="Show this help and examples.")
     @line_cell_magic
@@ -255,6 +261,8 @@ class P44Magics(Magics):
             print(self.p44.__doc__)
             return None
         name, result = self._shortly(lambda: self._parsed_and_run(args, cell))
+        if args.save_as and not args.dry_run:
+            self._shortly(lambda: self._save(result, args.save_as))
         if isinstance(result, EachResult):
             return self._each_done(name, result, tables=args.tables)
         if name is None:
@@ -262,6 +270,11 @@ class P44Magics(Magics):
         self.shell.user_ns[name] = result
         print(f"{name}: {summary(result)}")
         return None
+
+    def _save(self, result: Any, where: str) -> None:
+        """``--save-as``: the files written, one line."""
+        written = save(result, where)
+        print(f"saved to {', '.join(str(path) for path in written)}")
 
     def _each_done(self, name: str | None, each: EachResult, tables: bool) -> Any:
         """Print the summary line; the joined result is the cell's."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .reference_data import LTL_CARRIERS, PLACES, PRODUCTS, SUPPLIERS, TRUCKLOAD_CARRIERS
-from .shipments import BASE, MODES, ShipmentRecord, build_shipment, iso, new_id
+from .shipments import AS_OF, BASE, MODES, ShipmentRecord, build_shipment, iso, new_id
 from .variety import vary_orders, vary_shipments
 
 SEED = 44
@@ -83,8 +85,50 @@ def demo_data() -> DemoData:
         return _cache
 
 
-def generate(seed: int = SEED) -> DemoData:
-    """Build a fresh data set; the same seed always gives the same data."""
+def demo_today() -> date:
+    """The demo's "today": ``P44_DEMO_TODAY`` (an ISO date, as tests pin it), else today (UTC)."""
+    pinned = os.environ.get("P44_DEMO_TODAY", "").strip()
+    return date.fromisoformat(pinned) if pinned else datetime.now(UTC).date()
+
+
+def generate(seed: int = SEED, today: date | None = None) -> DemoData:
+    """Build a fresh data set placed around ``today`` (the demo's "now" is its noon, UTC): the
+    same seed and day always give the same data, and in-transit shipments have estimates in
+    the future whatever the day."""
+    data = _generate(seed)
+    days = ((today or demo_today()) - ANCHOR_DAY).days
+    if days:
+        for part in (data.shipments, data.orders, data.items, data.accounts, data.webhooks):
+            _shift(part, timedelta(days=days))
+    return data
+
+
+ANCHOR_DAY = AS_OF.date()  # the day the data are generated for, then moved to today
+_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})(?=T\d)")
+
+
+def _shift(node: Any, days: timedelta) -> Any:
+    """Every ISO 8601 timestamp in ``node`` moved by whole ``days``, in place, its spelling
+    kept (``Z``, ``+0000``, ``-0500``, fractions)."""
+    if isinstance(node, str):
+        match = _STAMP.match(node)
+        if match is None:
+            return node
+        moved = date.fromisoformat(match.group(1)) + days
+        return moved.isoformat() + node[match.end() :]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            node[key] = _shift(value, days)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            node[index] = _shift(value, days)
+    elif isinstance(node, ShipmentRecord):
+        for part in (node.shipment, node.events, node.states, node.positions, node.info_messages):
+            _shift(part, days)
+    return node
+
+
+def _generate(seed: int) -> DemoData:
     rng = random.Random(seed)
     used: set[str] = set()
     modes = rng.choices(MODES, weights=(30, 28, 27, 15), k=SHIPMENT_COUNT)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..words import counted
 from .columns import DEFAULT_TIMEZONE, in_timezone
 from .normalize import to_frame
 from .rows import name_taken
@@ -60,13 +61,15 @@ class TrackingTables:
     def __repr__(self) -> str:
         lines = [f"TrackingTables for shipment {self._shipment_id()}:"]
         lines += [
-            f"  {name:<10} {len(frame):>6} rows × {frame.shape[1]} columns" for name, frame in self
+            f"  {name:<10} {counted(len(frame), 'row'):>11} × {counted(frame.shape[1], 'column')}"
+            for name, frame in self
         ]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         items = "".join(
-            f"<li><code>{escape(name)}</code>: {len(frame)} rows × {frame.shape[1]} columns</li>"
+            f"<li><code>{escape(name)}</code>: {counted(len(frame), 'row')} × "
+            f"{counted(frame.shape[1], 'column')}</li>"
             for name, frame in self
         )
         return f"<b>TrackingTables</b> for shipment {escape(self._shipment_id())}<ul>{items}</ul>"

@@ -174,7 +174,12 @@ def run_each_call(
         one = substitute_request(request, ChainMap({name: value}, namespace or {}))
         if wanted.kind == "frame" and not wanted.all_pages:
             return _each_rows(session, one, wanted, call, (name, value))
-        return value_of(session, one, wanted, call, max_concurrency=1)
+        own = Call(call.progress)  # this value's notes, named for it when they join the call's
+        try:
+            return value_of(session, one, wanted, own, max_concurrency=1)
+        finally:
+            call.exchange = own.exchange or call.exchange
+            call.note(*(f"{name}={value!r}: {note}" for note in dict.fromkeys(own.notes)))
 
     def check(value: Any, result: tuple[Any, Any]) -> None:
         if isinstance(result[0], pd.DataFrame) and name in result[0].columns:

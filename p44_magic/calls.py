@@ -54,7 +54,8 @@ def run(session: Session, request: HttpRequest, wanted: Wanted, call: Call) -> R
     """Send ``request`` as ``wanted`` says; the value, the call's exchange and its notes."""
     with running(call):
         value, _ = value_of(session, request, with_presets(request, wanted), call)
-    return Result(in_timezone(value, session.timezone), call.exchange, call.notes)
+    notes = list(dict.fromkeys(call.notes))  # each page may say the same
+    return Result(in_timezone(value, session.timezone), call.exchange, notes)
 
 
 @clean_failures
@@ -68,7 +69,7 @@ def run_pages(
     """Every page of a search joined (see :func:`p44_magic.paging.all_pages`)."""
     with running(call):
         joined = pages(session, request, call, max_pages, on_page)
-    return Result(joined, call.exchange, call.notes)
+    return Result(joined, call.exchange, list(dict.fromkeys(call.notes)))
 
 
 def value_of(
@@ -167,9 +168,15 @@ def pages(
     return all_pages(
         plan,
         fetch,
-        PageReader(lambda response: decode_body(response, strict=True), on_page),
+        PageReader(lambda response: _noted(call, decode_body(response, strict=True)), on_page),
         max_pages=max_pages,
         page_limit=session.max_pages,
         max_concurrency=max_concurrency or session.max_concurrency,
         progress=call.progress.pages,
     )
+
+
+def _noted(call: Call, body: Any) -> Any:
+    """A page's answer, its ``infoMessages`` kept as the call's notes."""
+    call.note(*info_notes(body))
+    return body

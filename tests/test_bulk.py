@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -570,3 +571,30 @@ def test_any_iterable_of_values_works_from_python_but_a_mapping_or_text_does_not
         for bad, kind in (({"x": 1}, "dict"), ("ab", "str"), (b"ab", "bytes"), (5, "int")):
             with pytest.raises(P44Error, match=f"that is a {kind}, not a list of values"):
                 p44.each("GET", "/api/v4/things/{{k}}", bad, name="k")
+
+
+def test_a_note_from_one_value_names_it_in_every_kind_of_each():
+    # issue 21, item 6: rows, --raw / --tables (answers) and --all-pages alike
+    def answers(got: Received) -> Reply:
+        info = [{"severity": "WARNING", "message": "delayed"}] if "/b/" in got.path else []
+        if "search" in got.path:
+            return Reply(
+                200, {"paginationInfo": {"total": 1}, "results": [{"n": 1}], "infoMessages": info}
+            )
+        return Reply(200, {"shipment": {"id": "x"}, "events": [], "infoMessages": info})
+
+    with ScriptedServer(with_tokens(answers)) as server, client_for(server) as p44:
+        for options in ({}, {"tables": True}, {"all_pages": True}):
+            path = (
+                "/api/v4/x/{{sid}}/search?page=1&pageSize=1"
+                if options.get("all_pages")
+                else ("/api/v4/x/{{sid}}/history")
+            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                p44.each("GET", path, ["a", "b"], name="sid", **options)
+            notes = [str(w.message) for w in caught]
+            assert any(note.startswith("sid='b': project44 WARNING: delayed") for note in notes), (
+                options,
+                notes,
+            )

@@ -9,7 +9,7 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Float, Int, TraitError, TraitType, Unicode, validate
+from traitlets import TraitError, validate
 
 from .. import settings
 from ..auth import AUTH_STYLES, Secret
@@ -24,6 +24,7 @@ from ..frames import tracking_tables
 from ..request import HttpRequest, parse_request, parse_request_line, substitute_request
 from . import cells
 from .cells import LAST_EXCHANGE_NAME, Each
+from .config_traits import ConfigRefused, setting_traits
 from .login import (
     LoginPlace,
     already_logged_in,
@@ -34,29 +35,6 @@ from .login import (
 from .progress_bars import display_progress, end_line
 from .short_errors import shortly
 from .text import status_text, summary
-
-_TRAITS: dict[type, type[TraitType]] = {bool: Bool, int: Int, float: Float, str: Unicode}
-
-
-class ConfigRefused(BaseException):
-    """A ``%config P44Magics…`` value refused. A BaseException, so that IPython's %config (which
-    logs and swallows every Exception) lets it through and the cell fails; shown as one line."""
-
-    def _render_traceback_(self) -> list[str]:
-        return [
-            f"P44UsageError: {line}" if i == 0 else line
-            for i, line in enumerate(str(self).splitlines() or [""])
-        ]
-
-
-def setting_traits() -> dict[str, TraitType]:
-    """One ``%config P44Magics.<name>`` trait per declared setting."""
-    return {
-        s.name: _TRAITS[type(s.default)](s.default, allow_none=s.allow_none, help=s.help).tag(
-            config=True
-        )
-        for s in settings.SETTINGS
-    }
 
 
 @magics_class

@@ -27,6 +27,7 @@ from .errors import (
 from .export import save
 from .frames import TrackingTables, to_frame, tracking_tables
 from .request import HttpRequest, parse_request
+from .sessions import session, sessions
 
 __version__ = "0.1.0"
 __all__ = [
@@ -54,6 +55,8 @@ __all__ = [
     "load_ipython_extension",
     "parse_request",
     "save",
+    "session",
+    "sessions",
     "to_frame",
     "tracking_tables",
 ]

@@ -46,6 +46,7 @@ class Exchange:
     elapsed: float | None = None
     error: str | None = None
     attempts: int = 0  # times the request was sent (1 + its retries)
+    session: str | None = None  # the notebook session it was sent on (set by the magics)
     content: bytes = field(default=b"", repr=False)
     _body: Any = field(default=_UNREAD, repr=False)
 

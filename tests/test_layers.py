@@ -21,8 +21,9 @@ RANKS = {
     "p44_magic.calls": 2,
     "p44_magic.bulk": 3,
     "p44_magic.client": 4,
-    "p44_magic.notebook": 5,
-    "p44_magic": 6,
+    "p44_magic.sessions": 5,
+    "p44_magic.notebook": 6,
+    "p44_magic": 7,
 }
 PUBLIC = [
     "ENDPOINTS",
@@ -49,6 +50,8 @@ PUBLIC = [
     "load_ipython_extension",
     "parse_request",
     "save",
+    "session",
+    "sessions",
     "to_frame",
     "tracking_tables",
 ]

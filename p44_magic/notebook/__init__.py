@@ -24,16 +24,20 @@ def load_ipython_extension(ipython: Any) -> None:
     Loaded again (``%reload_ext``), the new magics take over the session of the old ones, so
     no logged-in client is left behind where ``%p44_logout`` could not reach it.
     """
+    from ..sessions import Sessions, attach
     from .completion import p44_matcher, show_whole_paths
     from .magics import P44Magics
+    from .session_magics import SessionMagics
 
     previous = ipython.magics_manager.registry.get("P44Magics")
     magics = P44Magics(shell=ipython, config=ipython.config)
-    if previous is not None:
-        magics.client, previous.client = previous.client, None
+    if previous is not None:  # every session goes over to the new magics
+        magics.sessions, previous.sessions = previous.sessions, Sessions()
         if previous in ipython.configurables:
             ipython.configurables.remove(previous)
+    attach(magics.sessions)
     ipython.register_magics(magics)
+    ipython.register_magics(SessionMagics(ipython, magics))
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
     if help_cell not in ipython.input_transformers_cleanup:

@@ -41,15 +41,35 @@ class LoginPlace:
         return not (self.client_id and self.secret) and self.env != "demo"
 
 
-def login_place(args: Any, user_ns: Mapping[str, Any], env: str, base_url: str) -> LoginPlace:
-    """The options of the line first, then ``P44_*`` environment variables, then ``%config``."""
-    env = (args.env or os.environ.get("P44_ENV") or env).lower()
-    url = args.base_url or os.environ.get("P44_BASE_URL") or base_url or None
+def session_environ(name: str) -> dict[str, str]:
+    """``P44_*`` variables for session ``name``: its own ``P44_<NAME>_*`` first, then the plain
+    ones (for the default session, the plain ones)."""
+    plain = {key: os.environ[key] for key in _VARIABLES if key in os.environ}
+    if name == "default":
+        return plain
+    prefix = f"P44_{name.upper()}_"
+    own = {
+        key: os.environ[prefix + key[4:]] for key in _VARIABLES if prefix + key[4:] in os.environ
+    }
+    return {**plain, **own}
+
+
+_VARIABLES = ("P44_CLIENT_ID", "P44_CLIENT_SECRET", "P44_ENV", "P44_BASE_URL")
+
+
+def login_place(
+    args: Any, user_ns: Mapping[str, Any], env: str, base_url: str, name: str = "default"
+) -> LoginPlace:
+    """The options of the line first, then the session's ``P44_<NAME>_*`` and the plain
+    ``P44_*`` environment variables, then ``%config``."""
+    environ = session_environ(name)
+    env = (args.env or environ.get("P44_ENV") or env).lower()
+    url = args.base_url or environ.get("P44_BASE_URL") or base_url or None
     if args.env:
         url = args.base_url  # an explicit --env beats a configured base URL
     # The demo takes only credentials given on the line: real ones from the environment must
     # not be sent to it.
-    from_env = os.environ if env != "demo" or url else {}
+    from_env = environ if env != "demo" or url else {}
     client_id = args.client_id or from_env.get("P44_CLIENT_ID")
     secret = secret_from(args.client_secret, user_ns)
     if secret is None and from_env.get("P44_CLIENT_SECRET"):

@@ -11,6 +11,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from html import escape
 
 import ipywidgets as widgets
 
@@ -68,6 +69,7 @@ class LoginForm:
         expires_after: float | None = None,
         auth: str = "basic",
         base_url: str | None = None,
+        session: str | None = None,
     ) -> None:
         self._login = login
         self._lock = threading.Lock()  # a submit and the expiry never run at once
@@ -96,7 +98,8 @@ class LoginForm:
             style=wide,
         )
         self.button = widgets.Button(description="Log in", button_style="primary")
-        self.title = widgets.HTML(value="<b>project44 login</b>")
+        which = f" (session <code>{escape(session)}</code>)" if session else ""
+        self.title = widgets.HTML(value=f"<b>project44 login</b>{which}")
         self.status = widgets.HTML(value="")
         self.inputs = widgets.VBox(
             [

@@ -22,6 +22,7 @@ from ..errors import P44Error, P44Interrupted, P44UsageError
 from ..export import save
 from ..frames import tracking_tables
 from ..request import HttpRequest, parse_request, parse_request_line, substitute_request
+from ..sessions import DEFAULT, Sessions, check_name, masked_id
 from . import cells
 from .cells import LAST_EXCHANGE_NAME, Each
 from .config_traits import ConfigRefused, setting_traits
@@ -34,7 +35,7 @@ from .login import (
 )
 from .progress_bars import display_progress, end_line
 from .short_errors import shortly
-from .text import status_text, summary
+from .text import summary
 
 
 @magics_class
@@ -65,9 +66,17 @@ class P44Magics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self.client: P44Client | None = None
+        self.sessions = Sessions()  # the named sessions of this notebook
         self.login_form: Any = None  # the last form shown, for inspection
         self._applied: tuple[int, dict[str, Any]] | None = None  # (client, %config it has)
+
+    @property
+    def client(self) -> P44Client | None:
+        """The session a cell without --conn runs on (the only one, else the current one)."""
+        try:
+            return self.sessions.pick()[1]
+        except P44UsageError:
+            return None
 
     def _shows_widgets(self) -> bool:
         return getattr(self.shell, "kernel", None) is not None
@@ -94,6 +103,7 @@ class P44Magics(Magics):
     @argument("--auth", choices=AUTH_STYLES, help="Send credentials by HTTP Basic or form.")
     @argument("--form", action="store_true", help="Always show the login form.")
     @argument("--prompt", action="store_true", help="Ask with prompts (getpass), not a form.")
+    @argument("--name", help="The session's name (an identifier; default: default).")
     @line_magic
     def p44_login(self, line: str) -> None:
         """Log in to project44: fetch a token now and keep it for this session."""
@@ -104,48 +114,34 @@ class P44Magics(Magics):
 
     def _login_from(self, args: Any) -> str | None:
         """Credentials from the options, the environment, the form or prompts; log in."""
-        place = login_place(args, self.shell.user_ns, self.env, self.base_url)
-        if not (args.form or args.prompt) and self.client is not None:
+        name = check_name(args.name or DEFAULT)
+        place = login_place(args, self.shell.user_ns, self.env, self.base_url, name)
+        existing = self.sessions.get(name)
+        if not (args.form or args.prompt) and existing is not None:
             changes = (args.env, args.base_url, args.client_id, args.client_secret, args.auth)
-            held = already_logged_in(
-                self.client, place, args.auth or self.auth, bare=not any(changes)
-            )
+            held = already_logged_in(existing, place, args.auth or self.auth, not any(changes))
             if held is not None:
+                self.sessions.current = name
                 return held
         if args.form or (place.must_ask and not args.prompt and self._shows_widgets()):
-            self._show_form(place.client_id or "", place.env, args.auth, place.base_url)
+            self._show_form(place.client_id or "", place.env, args.auth, place.base_url, name)
             return None
         if place.must_ask:
             place.client_id, place.secret = prompt_for(place.client_id, place.env, place.base_url)
-        return self._login(place, args.auth)
+        return self._login(place, args.auth, name)
 
-    def _login(self, place: LoginPlace, auth: str | None) -> str:
-        """Build a client, fetch its first token, keep it; return the success line."""
+    def _login(self, place: LoginPlace, auth: str | None, name: str = DEFAULT) -> str:
+        """Build a client, fetch its first token, keep it as session ``name``; the line."""
         client, line = logged_in_client(place, auth or self.auth, self._session_settings())
-        if self.client is not None:
-            self.client.close()
-        self.client = client
+        replaced = self.sessions.open(name, client)
+        if name != DEFAULT:
+            line = line.replace("for this session.", f"for session {name}.")
+        if replaced is not None:
+            line += (
+                f"\nSession {name} replaced: it was {replaced.base_url} as client "
+                f"{masked_id(replaced.client_id)} (its token and secret are forgotten)."
+            )
         return line
-
-    @line_magic
-    def p44_logout(self, line: str = "") -> None:
-        """Forget the token and the credentials (and close a login form still open)."""
-        if self.login_form is not None and not self.login_form.done:
-            self.login_form.close()
-        if self.client is None:
-            print("Not logged in.")
-            return
-        self.client.close()
-        self.client = None
-        print("Logged out: token and credentials forgotten.")
-
-    @line_magic
-    def p44_status(self, line: str = "") -> None:
-        """Base URL, client id, auth style, token age, requests and token fetches."""
-        if self.client is None:
-            print("Not logged in. Run %p44_login.")
-            return
-        print(status_text(self.client.status()))
 
     @line_magic
     def p44_endpoints(self, line: str = "") -> Any:
@@ -153,7 +149,12 @@ class P44Magics(Magics):
         return endpoints_frame(line.strip() or None)
 
     def _show_form(
-        self, client_id: str, env: str, auth: str | None, base_url: str | None = None
+        self,
+        client_id: str,
+        env: str,
+        auth: str | None,
+        base_url: str | None = None,
+        name: str = DEFAULT,
     ) -> None:
         from IPython.display import display
 
@@ -164,8 +165,9 @@ class P44Magics(Magics):
             form_id: str, secret: Secret, form_env: str, base_url: str | None, form_auth: str
         ) -> str:
             if form_env == "demo":  # the demo has its own credentials
-                return self._login(LoginPlace(None, None, form_env, None), None)
-            return self._login(LoginPlace(form_id, secret or None, form_env, base_url), form_auth)
+                return self._login(LoginPlace(None, None, form_env, None), None, name)
+            place = LoginPlace(form_id, secret or None, form_env, base_url)
+            return self._login(place, form_auth, name)
 
         if self.login_form is not None and not self.login_form.done:
             self.login_form.close()  # an older form still open would keep its typed secret
@@ -176,6 +178,7 @@ class P44Magics(Magics):
             expires_after=self.login_wait,
             auth=auth or self.auth,
             base_url=base_url,
+            session=None if name == DEFAULT else name,
         )
         display(self.login_form)
         pump = message_pump(self.shell)
@@ -207,6 +210,7 @@ class P44Magics(Magics):
         metavar="FILE",
         help="Also write the result to FILE (.xlsx, .csv or .parquet) as Excel and pandas read it.",
     )
+    @argument("--conn", help="Run this cell on session NAME (the current one stays current).")
     @argument("--dry-run", action="store_true", help="Show the request; send nothing.")
     @argument("-h", "--help", action="store_true", help="Show this help and examples.")
     @line_cell_magic
@@ -241,22 +245,32 @@ class P44Magics(Magics):
         name, result = self._shortly(lambda: self._parsed_and_run(args, cell))
         if args.save_as and not args.dry_run:
             self._shortly(lambda: self._save(result, args.save_as))
+        where = self._where(args.conn)
         if isinstance(result, EachResult):
-            return self._each_done(name, result, tables=args.tables)
+            return self._each_done(name, result, args.tables, where)
         if name is None:
             return result
         self.shell.user_ns[name] = result
-        print(f"{name}: {summary(result)}")
+        print(f"{name}: {summary(result)}{where}")
         return None
+
+    def _where(self, conn: str | None) -> str:
+        """`` (eu)`` after a result line when several sessions are open, else nothing."""
+        if len(self.sessions) < 2:
+            return ""
+        try:
+            return f" ({self.sessions.pick(conn)[0]})"
+        except P44UsageError:
+            return ""
 
     def _save(self, result: Any, where: str) -> None:
         """``--save-as``: the files written, one line."""
         written = save(result, where)
         print(f"saved to {', '.join(str(path) for path in written)}")
 
-    def _each_done(self, name: str | None, each: EachResult, tables: bool) -> Any:
+    def _each_done(self, name: str | None, each: EachResult, tables: bool, where: str) -> Any:
         """Print the summary line; the joined result is the cell's."""
-        line = each_summary(each, summary(each.frame) if not tables else "tables")
+        line = each_summary(each, summary(each.frame) if not tables else "tables") + where
         print(f"{name}: {line}" if name else line)
         if name is None:
             return each.frame
@@ -276,13 +290,10 @@ class P44Magics(Magics):
             cells.check_result_name(name, self.shell.user_ns_hidden)
         return name, self._run(parse_request(cell), args)
 
-    def _logged_in(self) -> P44Client:
-        """The client, with the %config values changed since its last request."""
-        client = self.client
-        if client is None:
-            raise P44UsageError(
-                "Not logged in.", hint="Run %p44_login first (or %p44_login --env demo)."
-            )
+    def _logged_in(self, conn: str | None = None) -> P44Client:
+        """The cell's session (``--conn``, else the only or current one; nothing switches),
+        with the %config values changed since its last request."""
+        client = self.sessions.pick(conn)[1]
         live = self._session_settings()
         if (id(client), live) != self._applied:
             client.configure(**live)
@@ -290,10 +301,10 @@ class P44Magics(Magics):
         return client
 
     def _run(self, request: HttpRequest, args: Any) -> Any:
-        if args.dry_run and self.client is None:  # a dry run sends nothing: no login needed
+        if args.dry_run and not len(self.sessions):  # a dry run sends nothing: no login needed
             where = cells.planned_base_url(self.env, self.base_url)
             return self._dry_run(lambda target: cells.url_on(target, where), request, args)
-        client = self._logged_in()
+        client = self._logged_in(args.conn)
         if args.dry_run:
             return self._dry_run(client.url_for, request, args)
         user_ns = self.shell.user_ns
@@ -312,6 +323,8 @@ class P44Magics(Magics):
             )
         finally:
             end_line()  # an error or interrupt message starts on a line of its own
+            if call.exchange is not None:
+                call.exchange.session = self.sessions.pick(args.conn)[0]
             user_ns[LAST_EXCHANGE_NAME] = call.exchange  # this cell's own, never another's
         for note in result.notes:
             print(note, file=sys.stderr)

@@ -1,0 +1,137 @@
+"""Several named sessions in one notebook (issue 22, first part): open, pick per cell without
+switching, see, close, credentials per session, and Python access; over real HTTP."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+import pytest
+
+import p44_magic
+from p44_magic import P44UsageError
+from tests.servers import SECRET_VARIABLE, Received, Reply, ScriptedServer, TokenIssuer, with_tokens
+
+
+def named(server: ScriptedServer, name: str, client_id: str = "client-eu-7788") -> str:
+    return (
+        f"%p44_login --name {name} --base-url {server.base_url} --client-id {client_id} "
+        f"--client-secret ${SECRET_VARIABLE}"
+    )
+
+
+def echo(got: Received) -> Reply:
+    return Reply(200, [{"path": got.path}])
+
+
+@pytest.fixture
+def two_sessions(shell, demo, capsys):
+    with ScriptedServer(with_tokens(echo)) as eu:
+        shell.user_ns[SECRET_VARIABLE] = "eu-s3cret-value"
+        assert shell.run_cell("%p44_login --env demo").success
+        assert shell.run_cell(named(eu, "eu")).success
+        shell.run_cell("%config P44Magics.progress = False")
+        capsys.readouterr()
+        yield shell, eu
+    shell.run_cell("%p44_logout --all")
+
+
+def test_two_sessions_are_listed_and_the_last_login_is_current(two_sessions):
+    shell, eu = two_sessions
+    table = shell.run_line_magic("p44_connections", "")
+    assert isinstance(table, pd.DataFrame) and list(table["name"]) == ["default", "eu"]
+    assert list(table["current"]) == ["", "*"]
+    assert list(table["client_id"]) == ["…ient", "…7788"]
+    assert list(table.columns) == [
+        "current",
+        "name",
+        "env",
+        "base_url",
+        "client_id",
+        "auth",
+        "token_age_s",
+        "requests",
+    ]
+    assert p44_magic.sessions() == ["default", "eu"]
+    assert p44_magic.session("eu").base_url == eu.base_url
+
+
+def test_conn_runs_one_cell_on_a_session_without_switching(two_sessions, capsys):
+    shell, eu = two_sessions
+    before = len(eu.data_calls())
+    assert shell.run_cell("%%p44 hooks --conn default\nGET /api/v4/webhooks").success
+    out = capsys.readouterr().out
+    assert out.startswith("hooks: ") and out.strip().endswith("(default)")
+    assert len(eu.data_calls()) == before  # sent to the demo, not to eu
+    assert shell.user_ns["_p44_last"].session == "default"
+    assert shell.run_cell("%%p44 mine\nGET /api/v4/things").success  # the current one: eu
+    out = capsys.readouterr().out
+    assert out.strip().endswith("(eu)") and len(eu.data_calls()) == before + 1
+    assert shell.user_ns["_p44_last"].session == "eu"
+
+
+def test_an_unknown_session_is_a_short_error_naming_the_open_ones(two_sessions, capsys):
+    shell, eu = two_sessions
+    before = len(eu.data_calls())
+    assert not shell.run_cell("%p44 --conn nope GET /api/v4/things").success
+    err = capsys.readouterr().err
+    assert "No session named 'nope'; the open sessions: default, eu." in err
+    assert len(eu.data_calls()) == before
+
+
+def test_use_login_again_and_logout(two_sessions, capsys):
+    shell, eu = two_sessions
+    assert shell.run_cell("%p44_use default").success
+    assert shell.run_line_magic("p44_connections", "")["current"].tolist() == ["*", ""]
+    capsys.readouterr()
+    assert shell.run_cell(named(eu, "eu")).success  # the same line: kept, and current again
+    assert "Already logged in" in capsys.readouterr().out and len(eu.token_calls()) == 1
+    assert shell.run_cell(named(eu, "eu", client_id="client-other-1234")).success
+    assert "Session eu replaced" in capsys.readouterr().out and len(eu.token_calls()) == 2
+    assert shell.run_cell("%p44_logout eu").success
+    assert "Logged out of session eu" in capsys.readouterr().out
+    assert p44_magic.sessions() == ["default"]
+    with pytest.raises(P44UsageError, match="No session named 'eu'"):
+        p44_magic.session("eu")
+    assert shell.run_cell("%p44_logout --all").success and p44_magic.sessions() == []
+
+
+def test_each_session_takes_its_own_environment_variables(shell, monkeypatch, capsys):
+    with ScriptedServer(with_tokens(echo)) as eu:
+        monkeypatch.setenv("P44_EU_CLIENT_ID", "eu-app-from-env")
+        monkeypatch.setenv("P44_EU_CLIENT_SECRET", "eu-secret-from-env")
+        monkeypatch.setenv("P44_EU_BASE_URL", eu.base_url)
+        monkeypatch.setenv("P44_CLIENT_ID", "plain-app")
+        assert shell.run_cell("%p44_login --name eu").success
+        assert "as client eu-app-from-env" in capsys.readouterr().out
+        assert eu.token_calls()[0].headers["authorization"].startswith("Basic ")
+        shell.run_cell("%p44_logout --all")
+
+
+def test_two_sessions_from_threads_each_send_their_own_token(shell, capsys):
+    issuers = TokenIssuer(), TokenIssuer()
+    with (
+        ScriptedServer(with_tokens(echo, issuers[0])) as na,
+        ScriptedServer(with_tokens(echo, issuers[1])) as eu,
+    ):
+        shell.user_ns[SECRET_VARIABLE] = "some-s3cret-value"
+        assert shell.run_cell(named(na, "na", "client-na-1111")).success
+        assert shell.run_cell(named(eu, "eu")).success
+        start = threading.Barrier(2)
+
+        def hammer(name: str) -> int:
+            start.wait()
+            client = p44_magic.session(name)
+            for n in range(30):
+                client.answer("GET", f"/api/v4/{name}/{n}")
+            return n + 1
+
+        with ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(hammer, ["na", "eu"])) == [30, 30]
+        for server, name in ((na, "na"), (eu, "eu")):
+            tokens = {r.headers["authorization"] for r in server.data_calls()}
+            assert len(tokens) == 1  # its own session's token, and only that
+            assert all(f"/api/v4/{name}/" in r.path for r in server.data_calls())
+        shell.run_cell("%p44_logout --all")
+    capsys.readouterr()

@@ -20,6 +20,7 @@ import math
 import signal as signals
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -131,7 +132,11 @@ class DeferredInterrupt:
 
 
 class Pacer:
-    """The shared rate gate and the rate limit of one client; thread-safe."""
+    """The shared rate gate and the rate limit of one client application; thread-safe.
+
+    project44 limits a client application, not a session: :func:`pacer_for` gives every
+    session of the same (host, client id) the same Pacer, so they wait together, and two
+    different client applications never slow each other."""
 
     def __init__(self, max_rate: float = 0.0) -> None:
         self._lock = threading.Lock()
@@ -179,3 +184,17 @@ class Pacer:
                     return self._starts[0] + self._window - now
                 self._starts.append(now)
             return 0.0
+
+
+_PACERS: weakref.WeakValueDictionary[tuple[str, str], Pacer] = weakref.WeakValueDictionary()
+_PACERS_LOCK = threading.Lock()
+
+
+def pacer_for(host: str, client_id: str | None) -> Pacer:
+    """The Pacer of one client application (kept while a session uses it)."""
+    key = (host.lower(), client_id or "")
+    with _PACERS_LOCK:
+        pacer = _PACERS.get(key)
+        if pacer is None:
+            pacer = _PACERS[key] = Pacer()
+        return pacer

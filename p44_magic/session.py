@@ -27,7 +27,7 @@ from .endpoints import closest_endpoint, find_endpoint
 from .environments import TOKEN_PATH, session_place
 from .errors import P44Error, P44HTTPError, clean_failures
 from .log_scrub import scrub_http_logs
-from .pacing import Pacer
+from .pacing import pacer_for
 from .redirects import (
     MAX_REDIRECTS,
     OriginCookiePolicy,
@@ -81,7 +81,8 @@ class Session:
         self.token_holder = TokenHolder(
             self.base_url + TOKEN_PATH, client_id, Secret(client_secret), auth, timeout
         )
-        self.pacer = Pacer()  # the shared rate gate and max_rate, for every request
+        # The shared rate gate and max_rate: per client application, shared by its sessions
+        self.pacer = pacer_for(self.host, client_id)
         # The pool is sized at login; a larger max_concurrency set later waits for connections
         # in ConnectionSlots rather than grow it.
         limits = httpx.Limits(max_connections=max(10, self.settings["max_concurrency"] * 2))

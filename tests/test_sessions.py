@@ -4,14 +4,23 @@ switching, see, close, credentials per session, and Python access; over real HTT
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
 
 import p44_magic
-from p44_magic import P44UsageError
-from tests.servers import SECRET_VARIABLE, Received, Reply, ScriptedServer, TokenIssuer, with_tokens
+from p44_magic import P44Client, P44HTTPError, P44UsageError
+from tests.servers import (
+    SECRET_VARIABLE,
+    Received,
+    Reply,
+    ScriptedServer,
+    TokenIssuer,
+    client_for,
+    with_tokens,
+)
 
 
 def named(server: ScriptedServer, name: str, client_id: str = "client-eu-7788") -> str:
@@ -135,3 +144,30 @@ def test_two_sessions_from_threads_each_send_their_own_token(shell, capsys):
             assert all(f"/api/v4/{name}/" in r.path for r in server.data_calls())
         shell.run_cell("%p44_logout --all")
     capsys.readouterr()
+
+
+def test_the_rate_gate_is_per_client_application():
+    told: list[float] = []
+
+    def limited(got: Received) -> Reply:
+        if got.path.endswith("/first"):
+            told.append(time.monotonic())
+            return Reply(429, {"errorMessage": "slow down"}, headers={"Retry-After": "1"})
+        return Reply(200, [{"at": time.monotonic()}])
+
+    with ScriptedServer(with_tokens(limited)) as server:
+        same_a = client_for(server, retries=0, max_retry_after=2.0)
+        same_b = client_for(server, retries=0, max_retry_after=2.0)
+        other = P44Client("another-app-id", "another-s3cret", base_url=server.base_url, retries=0)
+        try:
+            for client in (same_a, same_b, other):
+                client.login()
+            with pytest.raises(P44HTTPError):
+                same_a.answer("GET", "/api/v4/first")
+            other_at = other.answer("GET", "/api/v4/other")[0]["at"]
+            same_at = same_b.answer("GET", "/api/v4/same")[0]["at"]
+        finally:
+            for client in (same_a, same_b, other):
+                client.close()
+    assert other_at - told[0] < 0.9  # another client application does not wait
+    assert same_at - told[0] >= 0.9  # the same one waits with the session that was told

@@ -41,8 +41,9 @@ class P44Client:
 
     ``env`` is ``na`` (default), ``eu``, ``sandbox`` or ``demo`` (starts the built-in demo API on
     127.0.0.1 and uses its credentials); ``base_url`` overrides it. ``auth`` is ``basic`` (HTTP
-    Basic) or ``form`` (form fields). The other keywords are the settings of
-    :data:`p44_magic.settings.SETTINGS` (``timeout``, ``retries``, ``max_concurrency``,
+    Basic) or ``form`` (form fields). ``tenant`` (1 or 2, ``env="demo"`` only) picks the demo's
+    client application, each with its own shipments and orders. The other keywords are the
+    settings of :data:`p44_magic.settings.SETTINGS` (``timeout``, ``retries``, ``max_concurrency``,
     ``timezone``, …), readable as attributes and changed with :meth:`configure`. Safe to share
     between threads.
     """
@@ -56,10 +57,17 @@ class P44Client:
         env: str | None = None,
         base_url: str | None = None,
         auth: AuthStyle = "basic",
+        tenant: int | None = None,
         **values: Any,
     ) -> None:
         self.session = Session(
-            client_id, client_secret, env=env, base_url=base_url, auth=auth, **values
+            client_id,
+            client_secret,
+            env=env,
+            base_url=base_url,
+            auth=auth,
+            tenant=tenant,
+            **values,
         )
         self._thread = threading.local()  # the calling thread's last exchange
 

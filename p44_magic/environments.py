@@ -67,19 +67,34 @@ def base_url_for(env: str) -> str:
         raise P44UsageError(f"Unknown environment {env!r}.", hint=f"Use one of: {names}.") from None
 
 
+def check_tenant(env: str, base_url: str | None, tenant: int | None) -> None:
+    """``--tenant`` is the demo's: 1 or 2, with ``--env demo`` and no base URL."""
+    if tenant is None:
+        return
+    if env != "demo" or base_url:
+        raise P44UsageError(
+            f"--tenant {tenant}: tenants are the demo's (--env demo); a real environment's tenant "
+            "is the client application you log in with.",
+        )
+    if tenant not in (1, 2):
+        raise P44UsageError(f"--tenant {tenant}: the demo has tenants 1 and 2.")
+
+
 def session_place(
-    env: str, base_url: str | None, client_id: str | None, secret: Any
+    env: str, base_url: str | None, client_id: str | None, secret: Any, tenant: int | None = None
 ) -> tuple[str, str, Any]:
     """The base URL and credentials of a session: a checked base URL, the named environment's,
-    or the demo's (started on 127.0.0.1 for ``env='demo'``, with its own credentials)."""
+    or the demo's (started on 127.0.0.1 for ``env='demo'``, with the credentials of its tenant
+    1 or 2)."""
+    check_tenant(env, base_url, tenant)
     if base_url:
         base_url = check_base_url(base_url)
     elif env == "demo":
-        from .demo import start_demo_server
+        from .demo import TENANTS, start_demo_server
 
-        demo = start_demo_server()
-        base_url = demo.base_url
-        client_id, secret = client_id or demo.client_id, secret or demo.client_secret
+        base_url = start_demo_server().base_url
+        demo_id, demo_secret = TENANTS[tenant or 1]
+        client_id, secret = client_id or demo_id, secret or demo_secret
     else:
         base_url = base_url_for(env)
     if not client_id or not secret:

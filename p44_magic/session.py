@@ -61,6 +61,7 @@ class Session:
         env: str | None = None,
         base_url: str | None = None,
         auth: str = "basic",
+        tenant: int | None = None,
         **values: Any,
     ) -> None:
         self.settings = settings.session_values(values)
@@ -69,7 +70,7 @@ class Session:
         # With a base URL the environment name is not used (the form calls it "custom").
         self.env = settings.environment("env", env or "na") if not base_url else "custom"
         self.base_url, client_id, client_secret = session_place(
-            self.env, base_url, client_id, client_secret
+            self.env, base_url, client_id, client_secret, tenant
         )
         self.client_id = client_id
         self.requests_sent = 0

@@ -171,3 +171,27 @@ def test_the_rate_gate_is_per_client_application():
                 client.close()
     assert other_at - told[0] < 0.9  # another client application does not wait
     assert same_at - told[0] >= 0.9  # the same one waits with the session that was told
+
+
+def test_the_demos_second_tenant_has_its_own_client_and_data(shell, capsys):
+    assert shell.run_cell("%p44_login --env demo").success
+    assert shell.run_cell("%p44_login --name second --env demo --tenant 2").success
+    assert "as client demo-client-2" in capsys.readouterr().out
+    search = "POST /api/v4/inventory/orders/search?page=1&pageSize=5"
+    assert shell.run_cell(f"one = %p44 --conn default --raw {search}").success
+    assert shell.run_cell(f"two = %p44 --conn second --raw {search}").success
+    first = {o["orderIdentifier"] for o in shell.user_ns["one"]["results"]}
+    second = {o["orderIdentifier"] for o in shell.user_ns["two"]["results"]}
+    assert first and second and not first & second  # each tenant its own orders
+    sid = shell.user_ns["one"]["results"][0]["shipmentIds"][0]
+    shell.user_ns["sid"] = sid
+    assert not shell.run_cell("%p44 --conn second GET /api/v4/shipments/{{sid}}/tracking").success
+    assert "HTTP 404" in capsys.readouterr().err  # tenant 1's shipment is not tenant 2's
+    shell.run_cell("%p44_logout --all")
+    with P44Client(env="demo", tenant=2) as p44:
+        assert p44.client_id == "demo-client-2"
+    for env, tenant in (("na", 2), ("demo", 3)):
+        with pytest.raises(P44UsageError, match="--tenant"):
+            P44Client("id", "secret", env=env, tenant=tenant)
+    assert not shell.run_cell("%p44_login --env eu --tenant 2 --prompt").success
+    assert "--tenant 2" in capsys.readouterr().err

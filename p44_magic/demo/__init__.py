@@ -3,7 +3,13 @@
 ``python -m p44_magic.demo`` serves it from a terminal; ``start_demo_server()`` from Python.
 """
 
-from .auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, LIMITED_CLIENT_ID, LIMITED_CLIENT_SECRET
+from .auth import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    LIMITED_CLIENT_ID,
+    LIMITED_CLIENT_SECRET,
+    TENANTS,
+)
 from .data import DemoData, demo_data
 from .server import DemoServer, ReceivedRequest, start_demo_server
 
@@ -12,6 +18,7 @@ __all__ = [
     "DEMO_CLIENT_SECRET",
     "LIMITED_CLIENT_ID",
     "LIMITED_CLIENT_SECRET",
+    "TENANTS",
     "DemoData",
     "DemoServer",
     "ReceivedRequest",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import ltl
-from .auth import TokenStore, token_endpoint
+from .auth import TENANT_OF, TokenStore, token_endpoint
 from .data import DemoData
 from .responses import Answer, ApiError
 from .shipments import ShipmentRecord
@@ -80,8 +81,16 @@ Handler = Callable[[Call], Json]
 class DemoApi:
     """Routes requests to handlers over one shared DemoData."""
 
-    def __init__(self, data: DemoData, tokens: TokenStore, latency: float = 0.0) -> None:
-        self.data = data
+    def __init__(
+        self,
+        data: DemoData,
+        tokens: TokenStore,
+        latency: float = 0.0,
+        tenant_data: Callable[[int], DemoData] | None = None,
+    ) -> None:
+        self._data = data  # tenant 1's; another tenant's is read per request (tenant_data)
+        self._tenant_data = tenant_data
+        self._request = threading.local()  # the data of the request this thread answers
         self.tokens = tokens
         self.latency = latency
         shipment = r"/api/v4/shipments/(?P<shipment_id>[^/]+)"
@@ -100,6 +109,16 @@ class DemoApi:
             (r"/api/v4/tl/shipments", {"POST": self._truckload}),
         ]
         self._routes = [(re.compile(pattern), handlers) for pattern, handlers in table]
+
+    @property
+    def data(self) -> DemoData:
+        """The data of the tenant whose token the current request carries."""
+        return getattr(self._request, "data", None) or self._data
+
+    def _serve_tenant_of(self, client_id: str) -> None:
+        tenant = TENANT_OF.get(client_id, 1)
+        data = self._data if tenant == 1 or self._tenant_data is None else None
+        self._request.data = data or self._tenant_data(tenant)  # type: ignore[misc]
 
     def authenticated(self, target: str, headers: dict[str, str], status: int) -> bool:
         """Whether a request proved who sent it: a token request that got a token, or a data
@@ -127,7 +146,7 @@ class DemoApi:
                     source="path",
                 )
             handlers, params = self._route(method, path)
-            self.tokens.authorize(headers.get("authorization"))
+            self._serve_tenant_of(self.tokens.authorize(headers.get("authorization")))
             handler = handlers.get(method)
             if handler is None:
                 allowed = ", ".join(handlers)

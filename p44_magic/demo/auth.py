@@ -18,11 +18,23 @@ DEMO_CLIENT_SECRET = "demo-secret-do-not-use-in-production"
 LIMITED_CLIENT_ID = "demo-limited"
 LIMITED_CLIENT_SECRET = "demo-limited-secret"
 
+#: The second tenant's client application: its own shipments and orders (``--tenant 2``).
+SECOND_CLIENT_ID = "demo-client-2"
+SECOND_CLIENT_SECRET = "demo-secret-2-do-not-use-in-production"
+
 #: client id → (secret, may read data)
 CLIENTS: dict[str, tuple[str, bool]] = {
     DEMO_CLIENT_ID: (DEMO_CLIENT_SECRET, True),
     LIMITED_CLIENT_ID: (LIMITED_CLIENT_SECRET, False),
+    SECOND_CLIENT_ID: (SECOND_CLIENT_SECRET, True),
 }
+#: tenant number → its client application (id, secret)
+TENANTS: dict[int, tuple[str, str]] = {
+    1: (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET),
+    2: (SECOND_CLIENT_ID, SECOND_CLIENT_SECRET),
+}
+#: client id → the tenant whose data it reads
+TENANT_OF: dict[str, int] = {DEMO_CLIENT_ID: 1, LIMITED_CLIENT_ID: 1, SECOND_CLIENT_ID: 2}
 
 
 @dataclass(frozen=True)
@@ -51,8 +63,9 @@ class TokenStore:
         with self._lock:
             self._grants.clear()
 
-    def authorize(self, authorization: str | None) -> None:
-        """Check a data request's ``Authorization`` header; raise ApiError 401 or 403."""
+    def authorize(self, authorization: str | None) -> str:
+        """Check a data request's ``Authorization`` header; its client id, else ApiError 401 or
+        403."""
         scheme, _, token = (authorization or "").strip().partition(" ")
         challenge = {"WWW-Authenticate": 'Bearer realm="project44"'}
         if scheme.lower() != "bearer" or not token.strip():
@@ -90,6 +103,7 @@ class TokenStore:
                 ),
                 source="Authorization",
             )
+        return grant.client_id
 
 
 def _basic_credentials(authorization: str) -> tuple[str, str] | None:

@@ -72,17 +72,17 @@ class DemoData:
         return self.shipment(best)
 
 
-_cache: DemoData | None = None
+_cache: dict[int, DemoData] = {}
 _cache_lock = threading.Lock()
 
 
-def demo_data() -> DemoData:
-    """The shared data set, generated on first use (a fraction of a second)."""
-    global _cache
+def demo_data(tenant: int = 1) -> DemoData:
+    """A tenant's shared data set, generated on first use (a fraction of a second); tenant 2
+    has shipments and orders of its own (another seed)."""
     with _cache_lock:
-        if _cache is None:
-            _cache = generate()
-        return _cache
+        if tenant not in _cache:
+            _cache[tenant] = generate(SEED if tenant == 1 else SEED + 1000 * tenant)
+        return _cache[tenant]
 
 
 def demo_today() -> date:

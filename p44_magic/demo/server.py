@@ -176,7 +176,7 @@ class DemoServer:
         self.requests: list[ReceivedRequest] = []
         self._port = port
         self._tokens = TokenStore(token_lifetime)
-        self._api = DemoApi(demo_data(), self._tokens, latency)
+        self._api = DemoApi(demo_data(), self._tokens, latency, tenant_data=demo_data)
         self._lock = threading.Lock()
         self._requests_lock = threading.Lock()
         self._httpd: _HttpServer | None = None

@@ -13,7 +13,7 @@ from IPython.core.error import StdinNotImplementedError
 
 from ..auth import Secret
 from ..client import P44Client
-from ..environments import base_url_for, check_base_url
+from ..environments import base_url_for, check_base_url, check_tenant
 from ..errors import P44Error, P44UsageError
 
 NO_INPUT_TEXT = (
@@ -34,6 +34,7 @@ class LoginPlace:
     secret: Secret | None
     env: str
     base_url: str | None
+    tenant: int | None = None  # the demo's tenant (1 or 2)
 
     @property
     def must_ask(self) -> bool:
@@ -74,7 +75,9 @@ def login_place(
     secret = secret_from(args.client_secret, user_ns)
     if secret is None and from_env.get("P44_CLIENT_SECRET"):
         secret = Secret(from_env["P44_CLIENT_SECRET"])
-    return LoginPlace(client_id, secret, env, url)
+    tenant = getattr(args, "tenant", None)
+    check_tenant(env, url, tenant)  # before any prompt or form
+    return LoginPlace(client_id, secret, env, url, tenant)
 
 
 def secret_from(option: str | None, user_ns: Mapping[str, Any]) -> Secret | None:
@@ -126,7 +129,7 @@ def already_logged_in(
     if client.auth_style != auth:
         return None
     if place.env == "demo" and not place.base_url:
-        url, client_id = _demo_place(place.client_id)
+        url, client_id = _demo_place(place.client_id, place.tenant)
     else:
         url = check_base_url(place.base_url) if place.base_url else base_url_for(place.env)
         client_id = place.client_id
@@ -136,11 +139,10 @@ def already_logged_in(
     return line
 
 
-def _demo_place(client_id: str | None) -> tuple[str, str | None]:
-    from ..demo import start_demo_server
+def _demo_place(client_id: str | None, tenant: int | None) -> tuple[str, str | None]:
+    from ..demo import TENANTS, start_demo_server
 
-    demo = start_demo_server()
-    return demo.base_url, client_id or demo.client_id
+    return start_demo_server().base_url, client_id or TENANTS.get(tenant or 1, ("",))[0]
 
 
 def logged_in_client(
@@ -155,6 +157,7 @@ def logged_in_client(
         env=place.env,
         base_url=place.base_url,
         auth=auth,
+        tenant=place.tenant,
         **settings,
     )
     try:

@@ -104,6 +104,7 @@ class P44Magics(Magics):
     @argument("--form", action="store_true", help="Always show the login form.")
     @argument("--prompt", action="store_true", help="Ask with prompts (getpass), not a form.")
     @argument("--name", help="The session's name (an identifier; default: default).")
+    @argument("--tenant", type=int, help="With --env demo: the demo's tenant 1 (default) or 2.")
     @line_magic
     def p44_login(self, line: str) -> None:
         """Log in to project44: fetch a token now and keep it for this session."""
@@ -119,6 +120,7 @@ class P44Magics(Magics):
         existing = self.sessions.get(name)
         if not (args.form or args.prompt) and existing is not None:
             changes = (args.env, args.base_url, args.client_id, args.client_secret, args.auth)
+            changes += (args.tenant,)
             held = already_logged_in(existing, place, args.auth or self.auth, not any(changes))
             if held is not None:
                 self.sessions.current = name

@@ -195,3 +195,19 @@ def test_the_demos_second_tenant_has_its_own_client_and_data(shell, capsys):
             P44Client("id", "secret", env=env, tenant=tenant)
     assert not shell.run_cell("%p44_login --env eu --tenant 2 --prompt").success
     assert "--tenant 2" in capsys.readouterr().err
+
+
+def test_reload_keeps_every_session_and_the_form_names_its_session(shell, demo, capsys):
+    assert shell.run_cell("%p44_login --env demo").success
+    assert shell.run_cell("%p44_login --name second --env demo --tenant 2").success
+    before = dict(shell.magics_manager.registry["P44Magics"].sessions)
+    assert shell.run_cell("%reload_ext p44_magic").success
+    after = dict(shell.magics_manager.registry["P44Magics"].sessions)
+    assert after == before and p44_magic.sessions() == ["default", "second"]
+    assert shell.run_cell("%p44 --conn second GET /api/v4/webhooks").success
+    assert shell.run_cell("%p44_login --name eu --form").success
+    form = shell.magics_manager.registry["P44Magics"].login_form
+    assert "session <code>eu</code>" in form.title.value
+    form.close()
+    shell.run_cell("%p44_logout --all")
+    capsys.readouterr()

@@ -292,21 +292,21 @@ class P44Magics(Magics):
             cells.check_result_name(name, self.shell.user_ns_hidden)
         return name, self._run(parse_request(cell), args)
 
-    def _logged_in(self, conn: str | None = None) -> P44Client:
-        """The cell's session (``--conn``, else the only or current one; nothing switches),
-        with the %config values changed since its last request."""
-        client = self.sessions.pick(conn)[1]
+    def _logged_in(self, conn: str | None = None) -> tuple[str, P44Client]:
+        """The cell's session, name and client (``--conn``, else the only or current one;
+        nothing switches), with the %config values changed since its last request."""
+        session, client = self.sessions.pick(conn)
         live = self._session_settings()
         if (id(client), live) != self._applied:
             client.configure(**live)
             self._applied = (id(client), live)
-        return client
+        return session, client
 
     def _run(self, request: HttpRequest, args: Any) -> Any:
         if args.dry_run and not len(self.sessions):  # a dry run sends nothing: no login needed
             where = cells.planned_base_url(self.env, self.base_url)
             return self._dry_run(lambda target: cells.url_on(target, where), request, args)
-        client = self._logged_in(args.conn)
+        session, client = self._logged_in(args.conn)
         if args.dry_run:
             return self._dry_run(client.url_for, request, args)
         user_ns = self.shell.user_ns
@@ -326,7 +326,7 @@ class P44Magics(Magics):
         finally:
             end_line()  # an error or interrupt message starts on a line of its own
             if call.exchange is not None:
-                call.exchange.session = self.sessions.pick(args.conn)[0]
+                call.exchange.session = session
             user_ns[LAST_EXCHANGE_NAME] = call.exchange  # this cell's own, never another's
         for note in result.notes:
             print(note, file=sys.stderr)

@@ -26,6 +26,7 @@ from .errors import (
 )
 from .export import save
 from .frames import TrackingTables, to_frame, tracking_tables
+from .history import history
 from .request import HttpRequest, parse_request
 from .sessions import session, sessions
 
@@ -52,6 +53,7 @@ __all__ = [
     "TokenHolder",
     "TrackingTables",
     "find_endpoint",
+    "history",
     "load_ipython_extension",
     "parse_request",
     "save",

@@ -8,6 +8,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import httpx
@@ -47,6 +48,8 @@ class Exchange:
     error: str | None = None
     attempts: int = 0  # times the request was sent (1 + its retries)
     session: str | None = None  # the notebook session it was sent on (set by the magics)
+    from_cache: bool = False  # answered from the cache: nothing was sent
+    fetched_at: datetime | None = None  # when the answer was fetched from the API (UTC)
     content: bytes = field(default=b"", repr=False)
     _body: Any = field(default=_UNREAD, repr=False)
 

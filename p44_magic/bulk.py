@@ -31,7 +31,17 @@ from .errors import (
     server_text,
 )
 from .fan_out import EachRun, run_each
-from .frames import Rows, frame_and_note, in_timezone, name_taken, plain_rows, records_to_frame
+from .frames import (
+    Rows,
+    TrackingTables,
+    frame_and_note,
+    in_timezone,
+    joined_tables,
+    name_taken,
+    plain_rows,
+    records_to_frame,
+    tracking_tables,
+)
 from .frames.columns import maybe_datetime
 from .request import HttpRequest, substitute_request
 from .session import Session
@@ -280,6 +290,21 @@ def _each_result(session: Session, run: EachRun, wanted: Wanted, parse_dates: bo
         answers,
         [failure_kind(error) for _, error in failed],
     )
+
+
+def each_tables(each: EachResult, parse_dates: bool, timezone: str | None) -> TrackingTables:
+    """``--each --tables``: every value's tracking answer as tables, joined table by table; a
+    value whose answer is no tracking answer (HTML, empty, a list) becomes a failure row and
+    the other values keep their tables."""
+    parts, failed = [], []
+    for value, answer in each.answers.items():
+        try:
+            parts.append((value, tracking_tables(answer, parse_dates, timezone)))
+        except P44Error as error:
+            failed.append((value, error))
+    if failed:
+        each.add_failures(failed)
+    return joined_tables(each.name, parts)
 
 
 def each_summary(result: EachResult, shape: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,12 +24,13 @@ import pandas as pd
 from . import bulk, calls, settings
 from .answers import Exchange, Result
 from .auth import AuthStyle, Secret, TokenHolder
-from .bulk import EachResult
+from .bulk import EachResult, each_tables
 from .call_state import NO_PROGRESS, Call, EachCallback, PagesCallback, Progress
 from .calls import AS_FRAME, Wanted
 from .each_values import each_values
-from .errors import P44Error, P44Warning, clean_failures
-from .frames import TrackingTables, joined_tables, tracking_tables
+from .errors import P44Warning, clean_failures
+from .frames import TrackingTables, tracking_tables
+from .replay import ReplaySession
 from .request import HttpRequest, request_of
 from .session import Session
 
@@ -70,6 +72,16 @@ class P44Client:
             **values,
         )
         self._thread = threading.local()  # the calling thread's last exchange
+
+    @classmethod
+    def replay(cls, path: str | Path, *, name: str | None = None, **values: Any) -> P44Client:
+        """A read-only client answered only from a replay file (``%p44_cache export``): no
+        credentials, nothing sent; a request the file does not hold is a short error.
+        ``name``: the session exported, when the file holds several."""
+        client = cls.__new__(cls)
+        client.session = ReplaySession(path, name, **values)
+        client._thread = threading.local()
+        return client
 
     def __getattr__(self, name: str) -> Any:
         """A setting's current value (``p44.timeout``)."""
@@ -168,10 +180,12 @@ class P44Client:
         progress: Progress = NO_PROGRESS,
         *,
         call: Call | None = None,
+        cache: Any = None,
     ) -> Result:
         """Send ``request`` as ``wanted`` says; the value, this call's exchange and notes.
-        ``call`` (else a new one) is the call's own state: its stop ends it."""
-        call = call or Call(progress)
+        ``call`` (else a new one) is the call's own state: its stop ends it; ``cache`` as in
+        :meth:`frame`."""
+        call = call or self._new_call(progress, cache)
         try:
             return calls.run(self.session, request, wanted, call)
         finally:
@@ -190,9 +204,10 @@ class P44Client:
         strict: bool = False,
         label: str | None = None,
         call: Call | None = None,
+        cache: Any = None,
     ) -> Result:
         """``request`` once per value (see :func:`p44_magic.bulk.run_each_call`)."""
-        call = call or Call(progress)
+        call = call or self._new_call(progress, cache)
         try:
             return bulk.run_each_call(
                 self.session,
@@ -207,6 +222,9 @@ class P44Client:
             )
         finally:
             self._thread.exchange = call.exchange
+
+    def _new_call(self, progress: Progress, cache: Any) -> Call:
+        return Call(progress, cache=self.session.call_cache(cache))  # cache: else the setting
 
     # -- the Python API: loose arguments --------------------------------------------------------
 
@@ -241,6 +259,7 @@ class P44Client:
         parse_dates: bool = True,
         progress: PagesCallback | None = None,
         presets: bool = True,
+        cache: Any = None,
     ) -> pd.DataFrame:
         """Send a request and turn its JSON answer into a DataFrame (see :func:`to_frame`).
 
@@ -249,11 +268,16 @@ class P44Client:
         ``all_pages`` joins every page of a ``page``/``pageSize`` (or ``size``) search. For a
         known endpoint (see :mod:`p44_magic.endpoints`) without ``record_path``, its row list
         and parent fields are used unless ``presets`` is False; explicit options always win.
+
+        ``cache``: None (the client's ``cache`` setting), False, True (answer from the cache
+        when an entry is younger than ``cache_ttl``, keep what is fetched; any POST too), an age
+        (``"15m"``), ``"refresh"`` (fetch and overwrite), ``"snapshot"`` (fetch and keep one
+        more time-stamped snapshot) or ``"offline"`` (only the cache answers; nothing is sent).
         """
         request = request_of(method, path, params, json, headers, content)
         meta = (meta,) if isinstance(meta, str) else tuple(meta or ())
         wanted = Wanted("frame", all_pages, max_pages, record_path, meta, presets, parse_dates)
-        return _warned(self.call(request, wanted, Progress(pages=progress)))
+        return _warned(self.call(request, wanted, Progress(pages=progress), cache=cache))
 
     @clean_failures
     def answer(
@@ -264,10 +288,13 @@ class P44Client:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         content: str | bytes | None = None,
+        *,
+        cache: Any = None,
     ) -> Any:
-        """The parsed answer: JSON as Python objects, text when not JSON, None for no content."""
+        """The parsed answer (JSON as Python objects, text when not JSON, None for no content);
+        ``cache`` as in :meth:`frame`."""
         request = request_of(method, path, params, json, headers, content)
-        return _warned(self.call(request, Wanted("answer", json_required=False)))
+        return _warned(self.call(request, Wanted("answer", json_required=False), cache=cache))
 
     @clean_failures
     def tables(
@@ -280,11 +307,13 @@ class P44Client:
         content: str | bytes | None = None,
         *,
         parse_dates: bool = True,
+        cache: Any = None,
     ) -> TrackingTables:
         """A tracking answer (history, eventhistory, positionhistory, tracking) as linked
-        tables, as ``%p44 --tables`` gives it; timestamps in the client's ``timezone``."""
+        tables, as ``%p44 --tables`` gives it; timestamps in the client's ``timezone``;
+        ``cache`` as in :meth:`frame`."""
         request = request_of(method, path, params, json, headers, content)
-        answer = _warned(self.call(request, Wanted("answer")))
+        answer = _warned(self.call(request, Wanted("answer"), cache=cache))
         return tracking_tables(answer, parse_dates, self.session.timezone)
 
     @clean_failures
@@ -300,16 +329,18 @@ class P44Client:
         max_pages: int | None = None,
         progress: PagesCallback | None = None,
         on_page: Callable[[int, list[Any]], None] | None = None,
+        cache: Any = None,
     ) -> dict[str, Any]:
         """Every page of a ``{paginationInfo, results}`` search joined in page order.
 
         The first page gives ``paginationInfo.total``; the rest are fetched concurrently (at most
         ``max_concurrency`` at once). The row count must match ``total`` (unless ``max_pages``
         cut it short) and any failed page fails the whole call: never partial data.
-        ``on_page(page, results)`` is called with each page's rows, in page order.
+        ``on_page(page, results)`` is called with each page's rows, in page order. ``cache``
+        as in :meth:`frame` (each page is kept on its own).
         """
         request = request_of(method, path, params, json, headers, content)
-        call = Call(Progress(pages=progress))
+        call = self._new_call(Progress(pages=progress), cache)
         try:
             return _warned(calls.run_pages(self.session, request, call, max_pages, on_page))
         finally:
@@ -335,6 +366,7 @@ class P44Client:
         tables: bool = False,
         progress: EachCallback | None = None,
         strict: bool = False,
+        cache: Any = None,
     ) -> EachResult:
         """One request per distinct value of ``values``, ``{{name}}`` in ``path``, ``json`` /
         ``content`` and ``headers`` replaced by each; at most ``max_concurrency`` at once.
@@ -344,33 +376,21 @@ class P44Client:
         :class:`~p44_magic.TrackingTables` of every tracking answer, as ``--each --tables``),
         ``.failures`` (one row per value whose request failed; the others carry on) and
         ``.answers`` (value → parsed answer). ``progress(done, total, rows, failures)`` is
-        called as requests finish.
+        called as requests finish. ``cache`` as in :meth:`frame`: with it, a run again (after
+        an interrupt, a failure, a restart) sends requests only for the values not yet kept.
         """
         request = request_of(method, path, params, json, headers, content)
         distinct = each_values(values, name, self.session.max_each)
         meta = (meta,) if isinstance(meta, str) else tuple(meta or ())
         kind = "answer" if tables else "frame"
         wanted = Wanted(kind, all_pages, None, record_path, meta, presets, parse_dates)
-        result = self.call_each(request, name, distinct, wanted, Progress(each=progress))
+        result = self.call_each(
+            request, name, distinct, wanted, Progress(each=progress), cache=cache
+        )
         each = result.value
         if tables:
             each.frame = each_tables(each, parse_dates, self.session.timezone)
         return _warned(result)
-
-
-def each_tables(each: EachResult, parse_dates: bool, timezone: str | None) -> TrackingTables:
-    """``--each --tables``: every value's tracking answer as tables, joined table by table; a
-    value whose answer is no tracking answer (HTML, empty, a list) becomes a failure row and
-    the other values keep their tables."""
-    parts, failed = [], []
-    for value, answer in each.answers.items():
-        try:
-            parts.append((value, tracking_tables(answer, parse_dates, timezone)))
-        except P44Error as error:
-            failed.append((value, error))
-    if failed:
-        each.add_failures(failed)
-    return joined_tables(each.name, parts)
 
 
 def _warned(result: Result) -> Any:

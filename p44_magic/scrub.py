@@ -23,7 +23,7 @@ _ordered: list[str] = []  # longest first, so a token inside a longer text goes 
 
 def remember(value: str, client_id: str | None = None) -> None:
     """Treat ``value`` (a secret or a token) as a credential from now on, in every encoding."""
-    forms = {value, quote(value, safe=""), quote_plus(value)}
+    forms = {value, quote(value, safe=""), quote_plus(value), value.replace("/", "\\/")}
     if client_id is not None:
         forms.add(base64.b64encode(f"{client_id}:{value}".encode()).decode("ascii"))
     forms = {form for form in forms if len(form) >= _MIN_LENGTH}
@@ -40,6 +40,16 @@ def scrub(text: str) -> str:
         if known in text:
             text = text.replace(known, MASK)
     return text
+
+
+def scrub_bytes(data: bytes) -> bytes:
+    """``data`` with every remembered credential masked, without decoding it (a large answer
+    kept in the cache is searched as bytes: a scan per credential form)."""
+    for known in _ordered:
+        raw = known.encode("utf-8")
+        if raw in data:
+            data = data.replace(raw, MASK.encode("ascii"))
+    return data
 
 
 def scrub_json(value: Any, depth: int = 0) -> Any:

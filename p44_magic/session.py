@@ -22,6 +22,8 @@ import httpx
 from . import settings
 from .answers import MB, Exchange, masked_headers, read_answer, record_answer
 from .auth import Secret, TokenHolder
+from .cache.rules import session_identity
+from .cache.use import CacheUse, cache_use, fetched_at
 from .call_state import Call
 from .endpoints import closest_endpoint, find_endpoint
 from .environments import TOKEN_PATH, session_place
@@ -42,6 +44,7 @@ from .redirects import (
 from .request import HttpRequest, check_request, encoded_body
 from .retries import RetryPolicy, Target, send_with_retries
 from .transport import ConnectionSlots, DeadlineTransport, proxy_for
+from .words import masked_id
 
 ANSWER_BUDGET_TIMEOUTS = 4  # an answer must be whole within 4 timeouts (+1 s per MB)
 
@@ -208,6 +211,11 @@ class Session:
             request_body=content.decode("utf-8", "replace") if content else None,
         )
         call.exchange = exchange
+        cache = call.cache
+        if cache is not None:
+            cached = cache.answer(self.cache_identity, built)
+            if cached is not None:
+                return self._answered(exchange, cached, 0.0)
         target = Target(request.method, str(built.url), self.host, self.timeout)
         started = time.monotonic()
         try:
@@ -222,7 +230,7 @@ class Session:
         except P44Error as error:
             exchange.error = error.message
             raise
-        record_answer(exchange, response, time.monotonic() - started)
+        self._answered(exchange, response, time.monotonic() - started)
         exchange.attempts = call.attempts = getattr(response, "p44_attempts", 1)
         if response.status_code >= 400:
             raise P44HTTPError.from_answer(
@@ -234,7 +242,31 @@ class Session:
                 attempts=exchange.attempts,
                 **_path_advice(response.status_code, request.method, url.path),
             )
+        if cache is not None:
+            cache.keep(self.cache_identity, built, response, self.cache_row)
         return response
+
+    @staticmethod
+    def _answered(exchange: Exchange, response: httpx.Response, elapsed: float) -> httpx.Response:
+        """Keep the answer in the exchange, with where it came from and when."""
+        record_answer(exchange, response, elapsed)
+        exchange.from_cache, exchange.fetched_at = fetched_at(response)
+        return response
+
+    def call_cache(self, choice: Any = None, max_age: str | None = None) -> CacheUse | None:
+        """How one call uses the cache: ``choice`` (see :func:`~p44_magic.cache.cache_use`),
+        else this session's ``cache`` setting."""
+        return cache_use(choice, self.settings, max_age)
+
+    @property
+    def cache_identity(self) -> str:
+        """This session's part of every cache key (base URL and client id, digested)."""
+        return session_identity(self.base_url, self.client_id)
+
+    @property
+    def cache_row(self) -> tuple[str, str, str]:
+        """(identity, base URL, masked client id): how the cache names this session."""
+        return self.cache_identity, self.base_url, masked_id(self.client_id) or ""
 
     def _follow(self, request: httpx.Request, call: Call, download: bool) -> httpx.Response:
         """Send with the token holder; follow up to 5 redirects, dropping auth off the host."""

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .client import P44Client
 from .errors import P44UsageError
+from .words import masked_id
 
 DEFAULT = "default"
 CONNECTION_COLUMNS = (
@@ -141,13 +142,6 @@ def unknown(name: str, names: list[str]) -> P44UsageError:
         f"No session named {name!r}; the open sessions: {listed}.",
         hint=f"Open it with %p44_login --name {name} …, or pick one of the open names.",
     )
-
-
-def masked_id(client_id: str | None) -> str | None:
-    """``…c3d4``: enough to tell client applications apart, not to copy one."""
-    if not client_id:
-        return client_id
-    return "…" + client_id[-4:] if len(client_id) > 4 else "…"
 
 
 # -- the notebook's sessions, for Python code -----------------------------------------------------

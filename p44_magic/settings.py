@@ -11,6 +11,8 @@ request as a raw ``ValueError``.
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -149,6 +151,51 @@ def _login_wait(name: str, value: Any) -> float:
     return seconds(name, value, maximum=MAX_LOGIN_WAIT)
 
 
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
+MAX_AGE_DAYS = 3_650  # ten years: any longer age is a typo
+
+
+def duration_seconds(name: str, value: Any) -> float:
+    """``"15m"`` (``s``, ``m``, ``h``, ``d``) as seconds: more than 0, at most ten years."""
+    found = _DURATION.fullmatch(value) if isinstance(value, str) and len(value) < 40 else None
+    if found is None:
+        raise P44UsageError(
+            f"{name} = {str(value)[:40]!r}: not an age.",
+            hint="Write a number and a unit: 30s, 15m, 2h or 7d.",
+        )
+    number = float(found.group(1)) * _UNIT_SECONDS[found.group(2).lower()]
+    if not 0 < number <= MAX_AGE_DAYS * 86_400:
+        raise P44UsageError(f"{name} = {value!r}: it must be more than 0 and at most 3650d.")
+    return number
+
+
+def duration(name: str, value: Any) -> str:
+    """An age as written (``"15m"``), checked."""
+    duration_seconds(name, value)
+    return value.strip().lower()
+
+
+CACHE_MODES = ("off", "on", "replay")
+
+
+def cache_mode(name: str, value: Any) -> str:
+    """``off``, ``on`` or ``replay`` (True and False stand for on and off)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return one_of(name, value, CACHE_MODES, "cache mode")
+
+
+def path_text(name: str, value: Any) -> str:
+    """A file path, or an empty string for the default place."""
+    if not isinstance(value, str | os.PathLike):
+        raise P44UsageError(f"{name} = {value!r}: it must be a file path.")
+    text = os.fspath(value).strip()
+    if len(text) > 4_096 or "\x00" in text:
+        raise P44UsageError(f"{name}: not a usable file path.")
+    return text
+
+
 Scope = Literal["login", "session", "notebook"]
 
 
@@ -217,6 +264,23 @@ SETTINGS: tuple[Setting, ...] = (
         "Time zone of datetime columns: an IANA name "
         '("Europe/Berlin"), or None for naive UTC (which Excel takes).',
         allow_none=True,
+    ),
+    Setting(
+        "cache",
+        "off",
+        cache_mode,
+        "Cache for every cell: off, on (answer from the cache when fresh, keep what is "
+        "fetched) or replay (answer only from the cache; send nothing).",
+    ),
+    Setting("cache_ttl", "15m", duration, "Age limit of a cached answer (30s, 15m, 2h, 7d)."),
+    Setting(
+        "cache_path",
+        "",
+        path_text,
+        "The cache file (empty: the user's cache folder, p44_magic/cache.sqlite).",
+    ),
+    Setting(
+        "cache_max_mb", 1024.0, megabytes, "Largest size of the cache file; the oldest go first."
     ),
     Setting(
         "parse_dates", True, flag, "Turn ISO 8601 timestamp columns into datetimes.", "notebook"

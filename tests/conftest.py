@@ -19,6 +19,8 @@ for _name in ("P44_CLIENT_ID", "P44_CLIENT_SECRET", "P44_ENV", "P44_BASE_URL"):
 # The demo's data are placed around "today"; the tests pin the day (kernels, notebooks and the
 # browser test's server inherit it), so every shown output is the same on any day.
 os.environ["P44_DEMO_TODAY"] = "2026-11-20"
+# The answer cache's default file goes in the user's cache folder: the tests' own, not the user's.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="p44-cache-")
 for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
     os.environ.pop(_name, None)  # every test server is on loopback: talk to it directly
 

@@ -18,10 +18,12 @@ PLOTTING = ("matplotlib", "plotly", "folium", "seaborn", "altair", "bokeh", "ipy
 #: A module may import only modules of its own rank or lower (unlisted modules: rank 0).
 RANKS = {
     "p44_magic.session": 1,
+    "p44_magic.replay": 1,
     "p44_magic.calls": 2,
     "p44_magic.bulk": 3,
     "p44_magic.client": 4,
     "p44_magic.sessions": 5,
+    "p44_magic.history": 5,
     "p44_magic.notebook": 6,
     "p44_magic": 7,
 }
@@ -47,6 +49,7 @@ PUBLIC = [
     "TokenHolder",
     "TrackingTables",
     "find_endpoint",
+    "history",
     "load_ipython_extension",
     "parse_request",
     "save",

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import ltl
 from .auth import TENANT_OF, TokenStore, token_endpoint
 from .data import DemoData
+from .estimates import EstimateDrift
 from .responses import Answer, ApiError
 from .shipments import ShipmentRecord
 
@@ -93,6 +94,7 @@ class DemoApi:
         self._request = threading.local()  # the data of the request this thread answers
         self.tokens = tokens
         self.latency = latency
+        self.drift = EstimateDrift()  # estimates move between fetches, as real ones do
         shipment = r"/api/v4/shipments/(?P<shipment_id>[^/]+)"
         table: list[tuple[str, dict[str, Handler]]] = [
             (r"/api/v4/shipments/tracking", {"POST": self._track}),
@@ -274,7 +276,7 @@ class DemoApi:
             record,
             {
                 "shipment": record.shipment,
-                "events": record.events,
+                "events": self.drift.events(record),
                 "states": record.states,
                 **_positions_of(record),
             },
@@ -282,7 +284,8 @@ class DemoApi:
 
     def _event_history(self, call: Call) -> Json:
         record = self._record(call)
-        return self._with_info(record, {"shipment": record.shipment, "events": record.events})
+        answer = {"shipment": record.shipment, "events": self.drift.events(record)}
+        return self._with_info(record, answer)
 
     def _position_history(self, call: Call) -> Json:
         record = self._record(call)

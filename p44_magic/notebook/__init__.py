@@ -25,6 +25,7 @@ def load_ipython_extension(ipython: Any) -> None:
     no logged-in client is left behind where ``%p44_logout`` could not reach it.
     """
     from ..sessions import Sessions, attach
+    from .cache_magics import CacheMagics
     from .completion import p44_matcher, show_whole_paths
     from .magics import P44Magics
     from .session_magics import SessionMagics
@@ -38,6 +39,7 @@ def load_ipython_extension(ipython: Any) -> None:
     attach(magics.sessions)
     ipython.register_magics(magics)
     ipython.register_magics(SessionMagics(ipython, magics))
+    ipython.register_magics(CacheMagics(ipython, magics))
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
     if help_cell not in ipython.input_transformers_cleanup:

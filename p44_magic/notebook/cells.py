@@ -10,9 +10,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..bulk import EachResult, all_failed, check_uses, each_values, parse_each
+from ..bulk import EachResult, all_failed, check_uses, each_tables, each_values, parse_each
 from ..calls import Wanted
-from ..client import each_tables
 from ..environments import base_url_for, check_base_url
 from ..errors import P44UsageError
 from ..request import HttpRequest, check_request, lookup, substitute_request

@@ -12,6 +12,7 @@ import time
 import warnings
 from collections.abc import Callable
 from html import escape
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -258,3 +259,45 @@ def _html_line(text: str) -> str:
 
     lines = "<br>".join(escape(part) for part in text.splitlines())
     return f'<div style="{_STATUS_STYLE}">{lines}</div>'
+
+
+def show_form(
+    magics: Any,
+    client_id: str,
+    env: str,
+    auth: str | None,
+    base_url: str | None = None,
+    name: str = "default",
+) -> None:
+    """``%p44_login``'s form for session ``name``, shown by ``magics`` (the
+    :class:`~p44_magic.notebook.magics.P44Magics`); the cell waits for it where it can."""
+    from IPython.display import display
+
+    from .login import LoginPlace
+    from .widget_wait import message_pump
+
+    def login(
+        form_id: str, secret: Secret, form_env: str, base_url: str | None, form_auth: str
+    ) -> str:
+        if form_env == "demo":  # the demo has its own credentials
+            return magics._login(LoginPlace(None, None, form_env, None), None, name)
+        place = LoginPlace(form_id, secret or None, form_env, base_url)
+        return magics._login(place, form_auth, name)
+
+    if magics.login_form is not None and not magics.login_form.done:
+        magics.login_form.close()  # an older form still open would keep its typed secret
+    magics.login_form = LoginForm(
+        login,
+        client_id=client_id,
+        env=env,
+        expires_after=magics.login_wait,
+        auth=auth or magics.auth,
+        base_url=base_url,
+        session=None if name == "default" else name,
+    )
+    display(magics.login_form)
+    pump = message_pump(magics.shell)
+    if pump is None:  # a kernel this cell cannot wait in: the form works after the cell
+        print("Log in with the form, then run the next cells.")
+        return
+    wait_for_login(magics.login_form, pump)

@@ -4,6 +4,7 @@ the one short error is :mod:`.short_errors`, the settings are :mod:`p44_magic.se
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import Any
 
@@ -12,7 +13,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import TraitError, validate
 
 from .. import settings
-from ..auth import AUTH_STYLES, Secret
+from ..auth import AUTH_STYLES
 from ..bulk import FAILURES_NAME, PARTIAL_NAME, EachResult, each_summary
 from ..call_state import Call, Progress
 from ..client import P44Client
@@ -24,6 +25,7 @@ from ..frames import tracking_tables
 from ..request import HttpRequest, parse_request, parse_request_line, substitute_request
 from ..sessions import DEFAULT, Sessions, check_name, masked_id
 from . import cells
+from .cache_magics import cell_cache, provenance, replay_login, with_cache_age
 from .cells import LAST_EXCHANGE_NAME, Each
 from .config_traits import ConfigRefused, setting_traits
 from .login import (
@@ -33,6 +35,7 @@ from .login import (
     login_place,
     prompt_for,
 )
+from .login_form import show_form
 from .progress_bars import display_progress, end_line
 from .short_errors import shortly
 from .text import summary
@@ -105,6 +108,7 @@ class P44Magics(Magics):
     @argument("--prompt", action="store_true", help="Ask with prompts (getpass), not a form.")
     @argument("--name", help="The session's name (an identifier; default: default).")
     @argument("--tenant", type=int, help="With --env demo: the demo's tenant 1 (default) or 2.")
+    @argument("--replay", metavar="FILE", help="A read-only session answered from FILE.p44replay.")
     @line_magic
     def p44_login(self, line: str) -> None:
         """Log in to project44: fetch a token now and keep it for this session."""
@@ -116,6 +120,8 @@ class P44Magics(Magics):
     def _login_from(self, args: Any) -> str | None:
         """Credentials from the options, the environment, the form or prompts; log in."""
         name = check_name(args.name or DEFAULT)
+        if args.replay:
+            return replay_login(self.sessions, args.replay, name, self._session_settings())
         place = login_place(args, self.shell.user_ns, self.env, self.base_url, name)
         existing = self.sessions.get(name)
         if not (args.form or args.prompt) and existing is not None:
@@ -126,7 +132,7 @@ class P44Magics(Magics):
                 self.sessions.current = name
                 return held
         if args.form or (place.must_ask and not args.prompt and self._shows_widgets()):
-            self._show_form(place.client_id or "", place.env, args.auth, place.base_url, name)
+            show_form(self, place.client_id or "", place.env, args.auth, place.base_url, name)
             return None
         if place.must_ask:
             place.client_id, place.secret = prompt_for(place.client_id, place.env, place.base_url)
@@ -149,45 +155,6 @@ class P44Magics(Magics):
     def p44_endpoints(self, line: str = "") -> Any:
         """The project44 endpoints p44_magic knows: %p44_endpoints [word] filters them."""
         return endpoints_frame(line.strip() or None)
-
-    def _show_form(
-        self,
-        client_id: str,
-        env: str,
-        auth: str | None,
-        base_url: str | None = None,
-        name: str = DEFAULT,
-    ) -> None:
-        from IPython.display import display
-
-        from .login_form import LoginForm, wait_for_login
-        from .widget_wait import message_pump
-
-        def login(
-            form_id: str, secret: Secret, form_env: str, base_url: str | None, form_auth: str
-        ) -> str:
-            if form_env == "demo":  # the demo has its own credentials
-                return self._login(LoginPlace(None, None, form_env, None), None, name)
-            place = LoginPlace(form_id, secret or None, form_env, base_url)
-            return self._login(place, form_auth, name)
-
-        if self.login_form is not None and not self.login_form.done:
-            self.login_form.close()  # an older form still open would keep its typed secret
-        self.login_form = LoginForm(
-            login,
-            client_id=client_id,
-            env=env,
-            expires_after=self.login_wait,
-            auth=auth or self.auth,
-            base_url=base_url,
-            session=None if name == DEFAULT else name,
-        )
-        display(self.login_form)
-        pump = message_pump(self.shell)
-        if pump is None:  # a kernel this cell cannot wait in: the form works after the cell
-            print("Log in with the form, then run the next cells.")
-            return
-        wait_for_login(self.login_form, pump)
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -213,6 +180,15 @@ class P44Magics(Magics):
         help="Also write the result to FILE (.xlsx, .csv or .parquet) as Excel and pandas read it.",
     )
     @argument("--conn", help="Run this cell on session NAME (the current one stays current).")
+    @argument(
+        "--cache",
+        action="store_true",
+        help="Answer from the cache when fresh (--cache=15m: the age limit); keep what is fetched.",
+    )
+    @argument("--cache-age", help=argparse.SUPPRESS)  # --cache=AGE, rewritten
+    @argument("--refresh", action="store_true", help="Fetch, and overwrite the cached answer.")
+    @argument("--offline", action="store_true", help="Answer only from the cache; send nothing.")
+    @argument("--snapshot", action="store_true", help="Fetch, and keep a time-stamped copy.")
     @argument("--dry-run", action="store_true", help="Show the request; send nothing.")
     @argument("-h", "--help", action="store_true", help="Show this help and examples.")
     @line_cell_magic
@@ -240,20 +216,22 @@ class P44Magics(Magics):
 
             {"statusCodes": ["IN_TRANSIT"]}
         """
-        args = self._shortly(lambda: parse_argstring(self.p44, line))
+        args = self._shortly(lambda: parse_argstring(self.p44, with_cache_age(line)))
         if args.help:
             print(self.p44.__doc__)
             return None
-        name, result = self._shortly(lambda: self._parsed_and_run(args, cell))
+        name, (result, origin) = self._shortly(lambda: self._parsed_and_run(args, cell))
         if args.save_as and not args.dry_run:
             self._shortly(lambda: self._save(result, args.save_as))
         where = self._where(args.conn)
         if isinstance(result, EachResult):
-            return self._each_done(name, result, args.tables, where)
+            return self._each_done(name, result, args.tables, where + origin)
         if name is None:
+            if origin:
+                print(origin.strip(" ()"), file=sys.stderr)
             return result
         self.shell.user_ns[name] = result
-        print(f"{name}: {summary(result)}{where}")
+        print(f"{name}: {summary(result)}{origin}{where}")
         return None
 
     def _where(self, conn: str | None) -> str:
@@ -279,7 +257,7 @@ class P44Magics(Magics):
         self.shell.user_ns[name] = each.frame
         return None
 
-    def _parsed_and_run(self, args: Any, cell: str | None) -> tuple[str | None, Any]:
+    def _parsed_and_run(self, args: Any, cell: str | None) -> tuple[str | None, tuple[Any, str]]:
         if cell is None:
             return None, self._run(parse_request_line(args.words), args)
         if len(args.words) > 1:
@@ -302,13 +280,14 @@ class P44Magics(Magics):
             self._applied = (id(client), live)
         return session, client
 
-    def _run(self, request: HttpRequest, args: Any) -> Any:
+    def _run(self, request: HttpRequest, args: Any) -> tuple[Any, str]:
+        """The cell's value, and where it came from (`` (from cache, 12 min old)`` or "")."""
         if args.dry_run and not len(self.sessions):  # a dry run sends nothing: no login needed
             where = cells.planned_base_url(self.env, self.base_url)
-            return self._dry_run(lambda target: cells.url_on(target, where), request, args)
+            return self._dry_run(lambda target: cells.url_on(target, where), request, args), ""
         session, client = self._logged_in(args.conn)
         if args.dry_run:
-            return self._dry_run(client.url_for, request, args)
+            return self._dry_run(client.url_for, request, args), ""
         user_ns = self.shell.user_ns
         each = cells.each_of(request, args.each, user_ns, self.max_each)
         if each is None:
@@ -318,7 +297,7 @@ class P44Magics(Magics):
             if self.progress
             else Progress()
         )
-        call = Call(progress)
+        call = Call(progress, cache=cell_cache(args, client))
         try:
             result = self._call(
                 client, request, each, cells.wanted_of(args, self.parse_dates), call, args
@@ -330,15 +309,18 @@ class P44Magics(Magics):
             user_ns[LAST_EXCHANGE_NAME] = call.exchange  # this cell's own, never another's
         for note in result.notes:
             print(note, file=sys.stderr)
-        if each is not None:
-            joined = result.value
+        return self._value(result.value, each is not None, args), provenance(call, each is not None)
+
+    def _value(self, value: Any, each: bool, args: Any) -> Any:
+        """What the cell gives back: --each joined, --tables as tables, or the value."""
+        if each:
             try:
-                return cells.each_joined(joined, args.tables, self.parse_dates, self.timezone)
+                return cells.each_joined(value, args.tables, self.parse_dates, self.timezone)
             finally:
-                user_ns[FAILURES_NAME] = joined.failures  # this run's, whatever happened
+                self.shell.user_ns[FAILURES_NAME] = value.failures  # this run's, whatever happened
         if args.tables:
-            return tracking_tables(result.value, self.parse_dates, self.timezone)
-        return cells.shown(result.value, raw=args.raw)
+            return tracking_tables(value, self.parse_dates, self.timezone)
+        return cells.shown(value, raw=args.raw)
 
     def _dry_run(self, url_for: Any, request: HttpRequest, args: Any) -> None:
         """The request as it would be sent (with --each: the first value's); nothing is sent."""

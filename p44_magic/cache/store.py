@@ -1,0 +1,329 @@
+"""The cache file: one SQLite database (the standard library's: embedded, nothing to start).
+
+``entries`` holds the latest answer per key; ``snapshots`` every answer fetched with
+``--snapshot``, time-stamped; ``sessions`` the base URL and masked client id behind each session
+digest (for ``%p44_cache``). WAL mode and short transactions let several kernels use one file at
+once: a reader never sees half an entry, a writer waits for another (``BUSY_TIMEOUT``). The file
+and its folder are readable by their owner only. It never holds a credential: the rules of
+:mod:`.rules` decide what goes in, and every body is scrubbed before it does.
+
+A replay file (``.p44replay``) has the same tables, is written by :meth:`Store.export` and read
+with ``read_only=True``: opened read-only, each row checked as it is read.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import P44Error
+from .rules import json_headers, parsed_headers
+
+FORMAT = "p44_magic cache 1"
+BUSY_TIMEOUT_S = 30.0  # another kernel's write is milliseconds; 30 s means something is stuck
+MB = 1 << 20
+_COLUMNS = "key, identity, method, target, status, headers, body, fetched_at"
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS entries (
+    key TEXT PRIMARY KEY, identity TEXT, method TEXT, target TEXT, status INTEGER,
+    headers TEXT, body BLOB, fetched_at REAL, size INTEGER);
+CREATE INDEX IF NOT EXISTS entries_age ON entries (fetched_at);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, {_COLUMNS.replace(", ", " ,")}, size INTEGER);
+CREATE INDEX IF NOT EXISTS snapshots_of ON snapshots (identity, fetched_at);
+CREATE TABLE IF NOT EXISTS sessions (identity TEXT PRIMARY KEY, base_url TEXT, client TEXT,
+    label TEXT);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One kept answer."""
+
+    key: str
+    identity: str
+    method: str
+    target: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    fetched_at: float  # seconds since the epoch
+
+    @property
+    def age(self) -> float:
+        return time.time() - self.fetched_at
+
+
+class Store:
+    """One cache (or replay) file, shared by the threads of this process through one lock."""
+
+    def __init__(self, path: str | Path, max_mb: float = 1024.0, read_only: bool = False):
+        self.path = Path(path).expanduser()
+        self.max_bytes = int(max_mb * MB)
+        self.read_only = read_only
+        self._lock = threading.Lock()
+        self._db = _open_replay(self.path) if read_only else _open_cache(self.path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction, taken at once (BEGIN IMMEDIATE) so two kernels queue, not fail."""
+        if self.read_only:
+            raise P44Error(f"{self.path.name} is a replay file: nothing is written to it.")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.rollback()
+                raise
+            self._db.commit()
+
+    def get(self, key: str) -> Entry | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM entries WHERE key = ?", (key,)
+            ).fetchone()
+        return _entry(row)
+
+    def put(self, entry: Entry, *, snapshot: bool = False, session: tuple[str, str, str] = ()):
+        """Keep ``entry`` (replacing the key's last); with ``snapshot`` also as one more
+        time-stamped snapshot. ``session``: (identity, base URL, masked client id)."""
+        values = (*_row(entry), len(entry.body))
+        with self._write() as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO entries ({_COLUMNS}, size) VALUES (?,?,?,?,?,?,?,?,?)",
+                values,
+            )
+            if snapshot:
+                db.execute(
+                    f"INSERT INTO snapshots ({_COLUMNS}, size) VALUES (?,?,?,?,?,?,?,?,?)", values
+                )
+            if session:
+                db.execute(
+                    "INSERT OR IGNORE INTO sessions (identity, base_url, client) VALUES (?,?,?)",
+                    session,
+                )
+            self._bound(db)
+
+    def _bound(self, db: sqlite3.Connection) -> None:
+        """Past ``max_bytes``, the oldest entries go first, then the oldest snapshots."""
+        over = _used_bytes(db) - self.max_bytes
+        for table in ("entries", "snapshots"):
+            if over <= 0:
+                return
+            rowid = "id" if table == "snapshots" else "rowid"
+            freed = 0
+            doomed = []
+            for row_id, size in db.execute(
+                f"SELECT {rowid}, size FROM {table} ORDER BY fetched_at"
+            ):
+                if freed >= over:
+                    break
+                doomed.append((row_id,))
+                freed += size + 200
+            db.executemany(f"DELETE FROM {table} WHERE {rowid} = ?", doomed)
+            over -= freed
+
+    def snapshots(self, identities: list[str] | None = None) -> list[Entry]:
+        """Every snapshot (of those sessions), oldest first."""
+        query = f"SELECT {_COLUMNS} FROM snapshots"
+        params: tuple[Any, ...] = ()
+        if identities is not None:
+            query += f" WHERE identity IN ({','.join('?' * len(identities))})"
+            params = tuple(identities)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY fetched_at, id", params).fetchall()
+        return [entry for entry in map(_entry, rows) if entry is not None]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per session: base URL, masked client id, entries, snapshots, MB, oldest, newest."""
+        query = """
+            SELECT t.identity, s.base_url, s.client, s.label, SUM(t.latest), SUM(t.kept),
+                   SUM(t.size), MIN(t.fetched_at), MAX(t.fetched_at)
+            FROM (SELECT identity, 1 AS latest, 0 AS kept, size, fetched_at FROM entries
+                  UNION ALL SELECT identity, 0, 1, size, fetched_at FROM snapshots) AS t
+            LEFT JOIN sessions AS s ON s.identity = t.identity
+            GROUP BY t.identity ORDER BY MIN(t.fetched_at)"""
+        names = ("identity", "base_url", "client_id", "label", "entries", "snapshots", "bytes")
+        with self._lock:
+            rows = self._db.execute(query).fetchall()
+        return [
+            {**dict(zip(names, row[:7], strict=True)), "oldest": row[7], "newest": row[8]}
+            for row in rows
+        ]
+
+    def clear(
+        self, identity: str | None = None, older_than: float | None = None
+    ) -> tuple[int, int]:
+        """Delete entries and snapshots (of one session, older than an age); (rows, bytes)."""
+        where, params = ["1"], []
+        if identity is not None:
+            where.append("identity = ?")
+            params.append(identity)
+        if older_than is not None:
+            where.append("fetched_at < ?")
+            params.append(time.time() - older_than)
+        condition = " AND ".join(where)
+        rows = freed = 0
+        with self._write() as db:
+            for table in ("entries", "snapshots"):
+                count, size = db.execute(
+                    f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM {table} WHERE {condition}",
+                    params,
+                ).fetchone()
+                db.execute(f"DELETE FROM {table} WHERE {condition}", params)
+                rows, freed = rows + count, freed + size
+        return rows, freed
+
+    def export(self, identity: str, destination: str | Path, label: str) -> int:
+        """Write one session's entries and snapshots to a replay file; the entries written."""
+        target = Path(destination).expanduser()
+        if target.resolve() == self.path.resolve():
+            raise P44Error("The replay file cannot be the cache file itself.")
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        os.close(os.open(partial, os.O_CREAT | os.O_RDWR, 0o600))
+        out = _connect(partial, journal="DELETE")
+        try:
+            with self._lock:
+                session = self._db.execute(
+                    "SELECT base_url, client FROM sessions WHERE identity = ?", (identity,)
+                ).fetchone() or ("", "")
+                out.execute("INSERT INTO sessions VALUES (?,?,?,?)", (identity, *session, label))
+                written = _copy(self._db, out, "entries", identity)
+                _copy(self._db, out, "snapshots", identity)
+            out.commit()
+        finally:
+            out.close()
+        os.replace(partial, target)
+        return written
+
+    def replay_sessions(self) -> list[tuple[str, str, str]]:
+        """A replay file's sessions: (identity, base URL, label)."""
+        with self._lock:
+            rows = self._db.execute("SELECT identity, base_url, label FROM sessions").fetchall()
+        return [(str(i)[:64], str(b or "")[:300], str(n or "")[:100]) for i, b, n in rows[:100]]
+
+    def count(self, identity: str) -> int:
+        with self._lock:
+            return self._db.execute(
+                "SELECT COUNT(*) FROM entries WHERE identity = ?", (identity,)
+            ).fetchone()[0]
+
+
+def _row(entry: Entry) -> tuple[Any, ...]:
+    return (
+        entry.key,
+        entry.identity,
+        entry.method,
+        entry.target,
+        entry.status,
+        json_headers(entry.headers),
+        entry.body,
+        entry.fetched_at,
+    )
+
+
+def _entry(row: Any) -> Entry | None:
+    """A row read back, checked (a replay file comes from someone else)."""
+    if row is None:
+        return None
+    key, identity, method, target, status, headers, body, fetched_at = row
+    if not (
+        isinstance(status, int)
+        and 200 <= status < 300
+        and isinstance(body, bytes)
+        and isinstance(fetched_at, int | float)
+        and all(isinstance(text, str) for text in (key, identity, method, target))
+    ):
+        return None
+    return Entry(
+        key,
+        identity,
+        method[:10],
+        target[:8_000],
+        status,
+        parsed_headers(headers),
+        body,
+        float(fetched_at),
+    )
+
+
+def _used_bytes(db: sqlite3.Connection) -> int:
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    return (pages - free) * db.execute("PRAGMA page_size").fetchone()[0]
+
+
+def _copy(source: sqlite3.Connection, out: sqlite3.Connection, table: str, identity: str) -> int:
+    rows = source.execute(f"SELECT {_COLUMNS}, size FROM {table} WHERE identity = ?", (identity,))
+    count = 0
+    for row in rows:
+        out.execute(f"INSERT INTO {table} ({_COLUMNS}, size) VALUES (?,?,?,?,?,?,?,?,?)", row)
+        count += 1
+    return count
+
+
+def _open_cache(path: Path) -> sqlite3.Connection:
+    """The cache file, created readable by its owner only (its folder too)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(path, 0o600)
+    except OSError as error:
+        raise P44Error(
+            f"The cache file {path} cannot be opened: {error.strerror}.",
+            hint="Set another place: %config P44Magics.cache_path = '…/cache.sqlite'.",
+        ) from None
+    return _connect(path, journal="WAL")
+
+
+def _connect(path: Path, journal: str) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        db.execute("PRAGMA trusted_schema = OFF")
+        db.execute(f"PRAGMA journal_mode = {journal}")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.executescript(_SCHEMA)
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
+    except sqlite3.DatabaseError as error:
+        raise P44Error(
+            f"{path} is not a p44_magic cache file ({error}).",
+            hint="Point %config P44Magics.cache_path at another file, or delete this one.",
+        ) from None
+    return db
+
+
+def _open_replay(path: Path) -> sqlite3.Connection:
+    """A replay file, read-only; a file that is not one is a short error."""
+    if not path.is_file():
+        raise P44Error(f"No replay file at {path}.", hint="Write one with %p44_cache export FILE.")
+    try:
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
+        db.execute("PRAGMA trusted_schema = OFF")
+        db.execute("PRAGMA query_only = ON")
+        found = db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+    except sqlite3.DatabaseError:
+        found = None
+    if found is None or found[0] != FORMAT:
+        raise P44Error(
+            f"{path.name} is not a p44_magic replay file.",
+            hint="Write one with %p44_cache export FILE.p44replay.",
+        )
+    return db

@@ -5,7 +5,8 @@ In the Markdown, a fenced block whose info string holds ``demo`` (```` ```text d
 cell: it runs, in order, in one IPython shell per page. A block right after it whose info string
 is ``text output`` is what that cell must print (its output, error lines or value, as a
 notebook's kernel shows them). A few things differ from run to run and are written as
-placeholders: the demo's port (``127.0.0.1:<port>``) and a support reference id (``<id>``)."""
+placeholders: the demo's port (``127.0.0.1:<port>``), a support reference id (``<id>``) and the
+age of a cached answer in seconds (``<n> s old``). Each page has a cache file of its own."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def normalised(text: str) -> str:
     text = re.sub(r"^Out\[\d+\]: ?\n?", "", text, flags=re.M)
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
     text = re.sub(r"\b[0-9a-f]{32}\b", "<id>", text)
+    text = re.sub(r"\b\d+ s old\b", "<n> s old", text)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
@@ -56,8 +58,12 @@ SHOWING = [page for page in PAGES if any(expected for _, expected, _ in cells_of
 
 
 @pytest.mark.parametrize("page", SHOWING, ids=[page.name for page in SHOWING])
-def test_the_outputs_a_page_shows_are_what_its_cells_print(page, shell, demo, capsys, monkeypatch):
+def test_the_outputs_a_page_shows_are_what_its_cells_print(
+    page, shell, demo, capsys, monkeypatch, tmp_path
+):
     cells = cells_of(page)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # this page's own cache file
+    monkeypatch.chdir(tmp_path)  # files a page writes (an export) go to the test's folder
     # As in a notebook's kernel: errors are shown as their P44Error class, as the pages show them
     monkeypatch.setattr(shell, "kernel", object(), raising=False)
     shell.run_cell("%config P44Magics.progress = False")

@@ -225,7 +225,7 @@ class P44Magics(Magics):
             self._shortly(lambda: self._save(result, args.save_as))
         where = self._where(args.conn)
         if isinstance(result, EachResult):
-            return self._each_done(name, result, args.tables, where + origin)
+            return self._each_done(name, result, args.tables, origin + where)
         if name is None:
             if origin:
                 print(origin.strip(" ()"), file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import statistics
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -275,3 +276,33 @@ def tokens(server: BenchServer, requests: int, threads: int) -> str:
         f"{'tokens':<26} {first} fetch for {requests} requests, then {second} for {threads} "
         f"threads after invalidation  target exactly 1, then 1  {verdict}"
     )
+
+
+def cached(server: BenchServer, count: int, repeats: int) -> list[Line]:
+    """Re-running the large workload and the ``--each`` of ``count`` ids from the cache (its
+    file on disk: what a restarted kernel reads), against fetching them."""
+    ids = [f"shipment-{n:04d}" for n in range(count)]
+    path = "/api/v4/shipments/{{sid}}/positionhistory"
+    with tempfile.TemporaryDirectory() as folder:
+        where = f"{folder}/cache.sqlite"
+        with P44Client(
+            CLIENT_ID, CLIENT_SECRET, base_url=server.base_url, timeout=120, cache_path=where
+        ) as p44:
+            lines = []
+            for name, fetch, again in (
+                (
+                    "large re-run from cache",
+                    lambda: p44.frame("GET", "/bench/large"),
+                    lambda: p44.frame("GET", "/bench/large", cache=True),
+                ),
+                (
+                    f"--each {count} from cache",
+                    lambda: p44.each("GET", path, ids, name="sid").frame,
+                    lambda: p44.each("GET", path, ids, name="sid", cache=True).frame,
+                ),
+            ):
+                again()  # kept (answers, and the frame of the large one)
+                same_rows(again(), fetch())
+                ours, theirs = alternate(again, fetch, repeats)
+                lines.append(Line(name, ours, theirs, 0.10, extra="baseline: fetching it"))
+    return lines

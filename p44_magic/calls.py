@@ -23,6 +23,7 @@ from .answers import (
     info_notes,
     returned_response,
 )
+from .cache.frames import frame_shape
 from .call_state import Call
 from .endpoints import find_endpoint
 from .errors import P44Interrupted, clean_failures
@@ -101,6 +102,10 @@ def with_presets(request: HttpRequest, wanted: Wanted) -> Wanted:
 def single_value(
     session: Session, request: HttpRequest, wanted: Wanted, call: Call
 ) -> tuple[Any, Any]:
+    shape = frame_shape(wanted.record_path, wanted.meta, wanted.parse_dates, wanted.preset)
+    if wanted.kind == "frame" and (kept := session.cached_frame(request, call, shape)):
+        call.note(*kept[1])  # a re-run of a large answer: its frame, as built the first time
+        return kept[0], None
     response = session.send(request, call)
     if wanted.kind == "response":
         return returned_response(response), None
@@ -117,7 +122,10 @@ def single_value(
         wanted.parse_dates,
         wanted.preset,
     )
-    call.note(*info_notes(framed.answer), framed.note)
+    notes = [*info_notes(framed.answer), *([framed.note] if framed.note else [])]
+    call.note(*notes)
+    if call.cache is not None:
+        call.cache.keep_frame(response, shape, session.cache_identity, framed.value, notes)
     return framed.value, framed.answer
 
 

@@ -15,6 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -245,6 +246,34 @@ class Session:
         if cache is not None:
             cache.keep(self.cache_identity, built, response, self.cache_row)
         return response
+
+    def cached_frame(
+        self, request: HttpRequest, call: Call, shape: str
+    ) -> tuple[Any, list[str]] | None:
+        """A re-run of a large answer: the frame kept beside it in the call's cache and its
+        notes (the answer itself is not read again: the exchange has no body), or None."""
+        if call.cache is None:
+            return None
+        check_request(request)
+        content = encoded_body(request.body)
+        url = self.url_for(request.target)
+        built = httpx.Request(request.method, url, headers=list(request.headers), content=content)
+        found = call.cache.frame_for(self.cache_identity, built, shape)
+        if found is None:
+            return None
+        frame, notes, head = found
+        call.exchange = Exchange(
+            method=request.method,
+            url=str(built.url),
+            request_headers=masked_headers(built.headers),
+            request_body=content.decode("utf-8", "replace") if content else None,
+            status_code=head.status,
+            response_headers=head.headers,
+            elapsed=0.0,
+            from_cache=True,
+            fetched_at=datetime.fromtimestamp(head.fetched_at, UTC),
+        )
+        return frame, notes
 
     @staticmethod
     def _answered(exchange: Exchange, response: httpx.Response, elapsed: float) -> httpx.Response:

@@ -18,6 +18,7 @@ def test_quick_benchmark_runs_every_workload():
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    for workload in ("small", "%p44", "large", "peak memory", "paging", "--each", "tokens"):
+    workloads = ("small", "%p44", "large", "peak memory", "paging", "--each", "tokens")
+    for workload in (*workloads, "large re-run from cache", "from cache"):
         assert workload in done.stdout
     assert "ratio targets met" in done.stdout

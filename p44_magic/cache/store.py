@@ -39,6 +39,8 @@ CREATE INDEX IF NOT EXISTS entries_age ON entries (fetched_at);
 CREATE TABLE IF NOT EXISTS snapshots (
     id INTEGER PRIMARY KEY AUTOINCREMENT, {_COLUMNS.replace(", ", " ,")}, size INTEGER);
 CREATE INDEX IF NOT EXISTS snapshots_of ON snapshots (identity, fetched_at);
+CREATE TABLE IF NOT EXISTS frames (key TEXT, shape TEXT, identity TEXT, fetched_at REAL,
+    data BLOB, size INTEGER, PRIMARY KEY (key, shape));
 CREATE TABLE IF NOT EXISTS sessions (identity TEXT PRIMARY KEY, base_url TEXT, client TEXT,
     label TEXT);
 """
@@ -117,13 +119,45 @@ class Store:
                 )
             self._bound(db)
 
+    def head(self, key: str) -> Entry | None:
+        """The entry ``key`` without its body (status, headers, when fetched)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT key, identity, method, target, status, headers, x'', fetched_at "
+                "FROM entries WHERE key = ?",
+                (key,),
+            ).fetchone()
+        return _entry(row)
+
+    def get_frame(self, key: str, shape: str, fetched_at: float) -> bytes | None:
+        """The frame kept for the answer ``key`` fetched at ``fetched_at``, framed as ``shape``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM frames WHERE key = ? AND shape = ? AND fetched_at = ?",
+                (key, shape, fetched_at),
+            ).fetchone()
+        return row[0] if row is not None and isinstance(row[0], bytes) else None
+
+    def put_frame(self, key: str, shape: str, identity: str, fetched_at: float, data: bytes):
+        """Keep a frame of the answer ``key`` (while that answer is the one kept)."""
+        with self._write() as db:
+            found = db.execute("SELECT fetched_at FROM entries WHERE key = ?", (key,)).fetchone()
+            if found is None or found[0] != fetched_at:
+                return  # the answer was replaced (or evicted) meanwhile
+            db.execute(
+                "INSERT OR REPLACE INTO frames VALUES (?,?,?,?,?,?)",
+                (key, shape, identity, fetched_at, data, len(data)),
+            )
+            self._bound(db)
+
     def _bound(self, db: sqlite3.Connection) -> None:
-        """Past ``max_bytes``, the oldest entries go first, then the oldest snapshots."""
+        """Past ``max_bytes``, frames go first (they can be built again from the answers), then
+        the oldest entries, then the oldest snapshots."""
         over = _used_bytes(db) - self.max_bytes
-        for table in ("entries", "snapshots"):
+        for table in ("frames", "entries", "snapshots"):
             if over <= 0:
                 return
-            rowid = "id" if table == "snapshots" else "rowid"
+            rowid = "id" if table == "snapshots" else "rowid"  # frames: any order is fine
             freed = 0
             doomed = []
             for row_id, size in db.execute(
@@ -153,7 +187,8 @@ class Store:
             SELECT t.identity, s.base_url, s.client, s.label, SUM(t.latest), SUM(t.kept),
                    SUM(t.size), MIN(t.fetched_at), MAX(t.fetched_at)
             FROM (SELECT identity, 1 AS latest, 0 AS kept, size, fetched_at FROM entries
-                  UNION ALL SELECT identity, 0, 1, size, fetched_at FROM snapshots) AS t
+                  UNION ALL SELECT identity, 0, 1, size, fetched_at FROM snapshots
+                  UNION ALL SELECT identity, 0, 0, size, fetched_at FROM frames) AS t
             LEFT JOIN sessions AS s ON s.identity = t.identity
             GROUP BY t.identity ORDER BY MIN(t.fetched_at)"""
         names = ("identity", "base_url", "client_id", "label", "entries", "snapshots", "bytes")
@@ -178,6 +213,7 @@ class Store:
         condition = " AND ".join(where)
         rows = freed = 0
         with self._write() as db:
+            db.execute(f"DELETE FROM frames WHERE {condition}", params)
             for table in ("entries", "snapshots"):
                 count, size = db.execute(
                     f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM {table} WHERE {condition}",
@@ -296,6 +332,7 @@ def _connect(path: Path, journal: str) -> sqlite3.Connection:
             path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
         db.execute("PRAGMA trusted_schema = OFF")
+        db.execute("PRAGMA page_size = 65536")  # a new file: large answers read in fewer pages
         db.execute(f"PRAGMA journal_mode = {journal}")
         db.execute("PRAGMA synchronous = NORMAL")
         db.executescript(_SCHEMA)

@@ -21,6 +21,7 @@ import httpx
 from .. import settings as declared
 from ..errors import P44Error, P44UsageError
 from ..scrub import scrub_bytes
+from .frames import MIN_ANSWER_BYTES, decode_frame, encode_frame
 from .rules import (
     age_text,
     canonical_body,
@@ -108,6 +109,39 @@ class CacheUse:
             time.time(),
         )
         self.store.put(entry, snapshot=self.snapshot, session=session)
+        response.extensions["p44_cache_key"] = key
+        response.extensions["p44_kept_at"] = entry.fetched_at
+
+    def frame_for(
+        self, identity: str, request: httpx.Request, shape: str
+    ) -> tuple[Any, list[str], Entry] | None:
+        """The frame kept beside a fresh cached answer to ``request`` (framed as ``shape``),
+        its notes and the answer's entry without its body; None to read the answer."""
+        if self.mode == "refresh":
+            return None
+        key, _ = _key(identity, request)
+        head = self.store.head(key)
+        if head is None or (self.max_age is not None and head.age > self.max_age):
+            return None
+        data = self.store.get_frame(key, shape, head.fetched_at)
+        found = decode_frame(data) if data is not None else None
+        if found is None:
+            return None
+        with self._lock:
+            self.hits += 1
+            self.oldest = min(self.oldest or head.fetched_at, head.fetched_at)
+        return found[0], found[1], head
+
+    def keep_frame(
+        self, response: httpx.Response, shape: str, identity: str, frame: Any, notes: list[str]
+    ) -> None:
+        """Keep the frame of a large answer just kept (or answered) from the cache."""
+        key, stamp = response.extensions.get("p44_cache_key"), fetched_stamp(response)
+        if key is None or stamp is None or len(response.content) < MIN_ANSWER_BYTES:
+            return
+        data = encode_frame(frame, notes)
+        if data is not None:
+            self.store.put_frame(key, shape, identity, stamp, data)
 
     def provenance(self) -> str | None:
         """``from cache, 12 min old`` (every answer from the cache), ``3 of 5 requests from
@@ -120,14 +154,19 @@ class CacheUse:
 
 
 def cached_response(entry: Entry, request: httpx.Request) -> httpx.Response:
-    response = httpx.Response(
+    return httpx.Response(
         entry.status,
         headers=list(entry.headers.items()),
         content=entry.body,
         request=request,
-        extensions={"p44_fetched_at": entry.fetched_at},
+        extensions={"p44_fetched_at": entry.fetched_at, "p44_cache_key": entry.key},
     )
-    return response
+
+
+def fetched_stamp(response: httpx.Response) -> float | None:
+    """When the cached (or just kept) answer was fetched, as the cache file writes it."""
+    stamp = response.extensions.get("p44_fetched_at", response.extensions.get("p44_kept_at"))
+    return float(stamp) if isinstance(stamp, int | float) else None
 
 
 def fetched_at(response: httpx.Response) -> tuple[bool, datetime]:

@@ -37,7 +37,7 @@ class ReplaySession(Session):
 
     def __init__(self, path: str | Path, label: str | None = None, **values: Any) -> None:
         self.settings = settings.session_values(values)
-        self.store = Store(path, read_only=True)
+        self.store = Store(path, self.settings["max_answer_mb"], read_only=True)
         self.path = Path(path)
         self.identity, self.base_url, self.label = _pick(self.store, self.path.name, label)
         self.env, self.client_id, self.auth_style = "replay", None, "none"

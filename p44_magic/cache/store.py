@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import P44Error
+from ..errors import P44Error, server_text
 from .rules import json_headers, parsed_headers
 
 FORMAT = "p44_magic cache 1"
@@ -93,9 +93,11 @@ class Store:
             self._db.commit()
 
     def get(self, key: str) -> Entry | None:
+        """The entry ``key``, if its body is within the size bound (a replay file's may not)."""
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM entries WHERE key = ?", (key,)
+                f"SELECT {_COLUMNS} FROM entries WHERE key = ? AND length(body) <= ?",
+                (key, self.max_bytes),
             ).fetchone()
         return _entry(row)
 
@@ -249,8 +251,12 @@ class Store:
     def replay_sessions(self) -> list[tuple[str, str, str]]:
         """A replay file's sessions: (identity, base URL, label)."""
         with self._lock:
-            rows = self._db.execute("SELECT identity, base_url, label FROM sessions").fetchall()
-        return [(str(i)[:64], str(b or "")[:300], str(n or "")[:100]) for i, b, n in rows[:100]]
+            rows = self._db.execute(
+                "SELECT identity, base_url, label FROM sessions LIMIT 100"
+            ).fetchall()
+        return [
+            (str(i)[:64], server_text(b, 300) or "", server_text(n, 100) or "") for i, b, n in rows
+        ]
 
     def count(self, identity: str) -> int:
         with self._lock:

@@ -20,7 +20,7 @@ import httpx
 
 from .. import settings as declared
 from ..errors import P44Error, P44UsageError
-from ..scrub import scrub_bytes
+from ..scrub import scrub, scrub_bytes
 from .frames import MIN_ANSWER_BYTES, decode_frame, encode_frame
 from .rules import (
     age_text,
@@ -102,7 +102,7 @@ class CacheUse:
             key,
             identity,
             request.method,
-            target,
+            scrub(target),
             response.status_code,
             kept_headers(response.headers),
             scrub_bytes(response.content),

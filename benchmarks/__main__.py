@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         lines += large(server, max(3, sizes["repeats"]) if not args.quick else 1)
         lines += paging(server, sizes["page"], sizes["repeats"])
         lines += each(server, sizes["each"], min(sizes["repeats"], 3))
-        lines += cached(server, sizes["each"], 3)
+        lines += cached(server, sizes["each"], 5 if not args.quick else 1)
         for line in lines:
             print(line, flush=True)
         print(tokens(server, 1000 if not args.quick else 100, 64))

@@ -37,6 +37,11 @@ from .session import Session
 __all__ = ["P44Client", "Wanted"]
 
 
+def _of_session(name: str) -> Any:
+    """A read-only attribute of the client that is the session's own."""
+    return property(lambda client: getattr(client.session, name))
+
+
 class P44Client:
     """A project44 API client: one session (base URL, credentials, token holder, connection
     pool) and the calls made over it.
@@ -96,33 +101,13 @@ class P44Client:
 
     # -- the session, as it was before the façade --------------------------------------------
 
-    @property
-    def env(self) -> str:
-        return self.session.env
-
-    @property
-    def base_url(self) -> str:
-        return self.session.base_url
-
-    @property
-    def client_id(self) -> str | None:
-        return self.session.client_id
-
-    @property
-    def auth_style(self) -> str:
-        return self.session.auth_style
-
-    @property
-    def requests_sent(self) -> int:
-        return self.session.requests_sent
-
-    @property
-    def token_fetches(self) -> int:
-        return self.session.token_fetches
-
-    @property
-    def _token_holder(self) -> TokenHolder:
-        return self.session.token_holder
+    env: str = _of_session("env")  # type: ignore[assignment]
+    base_url: str = _of_session("base_url")  # type: ignore[assignment]
+    client_id: str | None = _of_session("client_id")  # type: ignore[assignment]
+    auth_style: str = _of_session("auth_style")  # type: ignore[assignment]
+    requests_sent: int = _of_session("requests_sent")  # type: ignore[assignment]
+    token_fetches: int = _of_session("token_fetches")  # type: ignore[assignment]
+    _token_holder: TokenHolder = _of_session("token_holder")  # type: ignore[assignment]
 
     @property
     def last_exchange(self) -> Exchange | None:
@@ -237,10 +222,13 @@ class P44Client:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         content: str | bytes | None = None,
+        *,
+        cache: Any = None,
     ) -> httpx.Response:
-        """Send one request (token, retries, redirects handled); 4xx/5xx raise P44HTTPError."""
+        """Send one request (token, retries, redirects handled); 4xx/5xx raise P44HTTPError;
+        ``cache`` as in :meth:`frame`."""
         request = request_of(method, path, params, json, headers, content)
-        return _warned(self.call(request, Wanted("response")))
+        return _warned(self.call(request, Wanted("response"), cache=cache))
 
     @clean_failures
     def frame(

@@ -115,11 +115,14 @@ class CacheMagics(Magics):
             return print(self._export(args))
         if args.file or args.older:
             raise P44UsageError("FILE and --older go with export and clear: %p44_cache clear …")
-        return self._summary()
+        return self._summary(args.conn)
 
-    def _summary(self) -> pd.DataFrame:
+    def _summary(self, conn: str | None) -> pd.DataFrame:
         store = self._store()
         names = {client.session.cache_identity: name for name, client in self.owner.sessions}
+        if conn is not None:  # only that session's row
+            identity = self.owner.sessions.pick(conn)[1].session.cache_identity
+            names = {identity: conn}
         rows = [
             {
                 "session": names.get(row["identity"], ""),
@@ -132,6 +135,7 @@ class CacheMagics(Magics):
                 "newest": _when(row["newest"]),
             }
             for row in store.summary()
+            if conn is None or row["identity"] in names
         ]
         total = sum(row["size_mb"] for row in rows)
         print(

@@ -77,6 +77,7 @@ class Result:
     value: Any
     exchange: Exchange | None = None
     notes: list[str] = field(default_factory=list)
+    answer: Any = field(default=None, repr=False)  # the parsed answer (pages joined), if any
 
 
 @dataclass(frozen=True)

@@ -54,9 +54,9 @@ def running(call: Call) -> Iterator[Call]:
 def run(session: Session, request: HttpRequest, wanted: Wanted, call: Call) -> Result:
     """Send ``request`` as ``wanted`` says; the value, the call's exchange and its notes."""
     with running(call):
-        value, _ = value_of(session, request, with_presets(request, wanted), call)
+        value, answer = value_of(session, request, with_presets(request, wanted), call)
     notes = list(dict.fromkeys(call.notes))  # each page may say the same
-    return Result(in_timezone(value, session.timezone), call.exchange, notes)
+    return Result(in_timezone(value, session.timezone), call.exchange, notes, answer)
 
 
 @clean_failures

@@ -36,6 +36,7 @@ from .templates import (
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _HEADER = re.compile(r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*)$")
 # No nested quantifiers: a lazy group between \s* runs was cubic on "{{" and many spaces.
+_WORDS = re.compile(r"(?:\{\{[^{}\n]*\}\}|\S)+")  # a {{…}} with spaces is one word
 _GRAMMAR = "Write the method and path first, e.g. GET /api/v4/shipments/{{sid}}/tracking/history"
 
 
@@ -58,6 +59,7 @@ class HttpRequest:
 
 def parse_request_line(words: list[str]) -> HttpRequest:
     """``[METHOD] TARGET`` from a magic line (already split); the method defaults to GET."""
+    words = _WORDS.findall(" ".join(words))  # a {{$processEnv NAME}} is one word
     if not words:
         raise P44UsageError("No request given.", hint=_GRAMMAR)
     if len(words) == 1 and words[0].upper() in METHODS:
@@ -93,8 +95,9 @@ def parse_request(text: str) -> HttpRequest:
 
 
 def _request_line(line: str, number: int) -> tuple[str, str]:
-    """``METHOD PATH [HTTP/1.1]`` (the method defaults to GET)."""
-    words = line.split()
+    """``METHOD PATH [HTTP/1.1]`` (the method defaults to GET); a ``{{$processEnv NAME}}`` in
+    the path keeps its space."""
+    words = _WORDS.findall(line)
     if len(words) > 1 and words[-1].upper().startswith("HTTP/"):
         words = words[:-1]
     if len(words) == 1 and words[0].upper() in METHODS:
@@ -226,7 +229,7 @@ def _method(word: str, line: int | None = None) -> str:
 def _target(target: str) -> str:
     if not target.startswith(("/", "http://", "https://", "{{")):
         target = "/" + target
-    if any(ch.isspace() for ch in target):
+    if any(ch.isspace() for ch in PLACEHOLDER.sub("", target)):
         raise P44UsageError("A path cannot contain spaces: write them as %20.")
     return target
 

@@ -22,12 +22,14 @@ from ..environments import ENVIRONMENT_NAMES
 from ..errors import P44Error, P44Interrupted, P44UsageError
 from ..export import save
 from ..frames import tracking_tables
+from ..http_files import is_several, parse_http
 from ..request import HttpRequest, parse_request, parse_request_line, substitute_request
 from ..sessions import DEFAULT, Sessions, check_name, masked_id
 from . import cells
 from .cache_magics import cell_cache, provenance, replay_login, with_cache_age
 from .cells import LAST_EXCHANGE_NAME, Each
 from .config_traits import ConfigRefused, setting_traits
+from .file_magics import cell_context, filled, run_blocks
 from .login import (
     LoginPlace,
     already_logged_in,
@@ -223,14 +225,22 @@ class P44Magics(Magics):
         name, (result, origin) = self._shortly(lambda: self._parsed_and_run(args, cell))
         if args.save_as and not args.dry_run:
             self._shortly(lambda: self._save(result, args.save_as))
+        return self.shown(name, result, origin, args)
+
+    def shown(
+        self, name: str | None, result: Any, origin: str, args: Any, bind: bool = True
+    ) -> Any:
+        """Bind ``name`` to the result (unless not ``bind``) and print its line, or give the
+        result back when there is no name."""
         where = self._where(args.conn)
         if isinstance(result, EachResult):
-            return self._each_done(name, result, args.tables, origin + where)
+            return self._each_done(name, result, args.tables, origin + where, bind)
         if name is None:
             if origin:
                 print(origin.strip(" ()"), file=sys.stderr)
             return result
-        self.shell.user_ns[name] = result
+        if bind:
+            self.shell.user_ns[name] = result
         print(f"{name}: {summary(result)}{origin}{where}")
         return None
 
@@ -248,18 +258,22 @@ class P44Magics(Magics):
         written = save(result, where)
         print(f"saved to {', '.join(str(path) for path in written)}")
 
-    def _each_done(self, name: str | None, each: EachResult, tables: bool, where: str) -> Any:
+    def _each_done(
+        self, name: str | None, each: EachResult, tables: bool, where: str, bind: bool = True
+    ) -> Any:
         """Print the summary line; the joined result is the cell's."""
         line = each_summary(each, summary(each.frame) if not tables else "tables") + where
         print(f"{name}: {line}" if name else line)
         if name is None:
             return each.frame
-        self.shell.user_ns[name] = each.frame
+        if bind:
+            self.shell.user_ns[name] = each.frame
         return None
 
     def _parsed_and_run(self, args: Any, cell: str | None) -> tuple[str | None, tuple[Any, str]]:
         if cell is None:
-            return None, self._run(parse_request_line(args.words), args)
+            request = parse_request_line(args.words)
+            return None, self._run(filled(self, request, args.conn), args)
         if len(args.words) > 1:
             raise P44UsageError(
                 f"%%p44 takes at most one NAME on its line, got {' '.join(args.words)!r}.",
@@ -268,7 +282,11 @@ class P44Magics(Magics):
         name = args.words[0] if args.words else None
         if name is not None:
             cells.check_result_name(name, self.shell.user_ns_hidden)
-        return name, self._run(parse_request(cell), args)
+        if is_several(cell):  # the file form: ###, @name, @var, < ./body.json
+            blocks = parse_http(cell)
+            last = run_blocks(self, blocks, args, cell_context(self, args.conn))
+            return name or blocks[-1].name, last
+        return name, self._run(filled(self, parse_request(cell), args.conn), args)
 
     def _logged_in(self, conn: str | None = None) -> tuple[str, P44Client]:
         """The cell's session, name and client (``--conn``, else the only or current one;
@@ -280,8 +298,9 @@ class P44Magics(Magics):
             self._applied = (id(client), live)
         return session, client
 
-    def _run(self, request: HttpRequest, args: Any) -> tuple[Any, str]:
-        """The cell's value, and where it came from (`` (from cache, 12 min old)`` or "")."""
+    def _run(self, request: HttpRequest, args: Any, on_answer: Any = None) -> tuple[Any, str]:
+        """The cell's value, and where it came from (`` (from cache, 12 min old)`` or "");
+        ``on_answer(exchange, answer)`` is given the parsed answer (for later requests)."""
         if args.dry_run and not len(self.sessions):  # a dry run sends nothing: no login needed
             where = cells.planned_base_url(self.env, self.base_url)
             return self._dry_run(lambda target: cells.url_on(target, where), request, args), ""
@@ -309,6 +328,8 @@ class P44Magics(Magics):
             user_ns[LAST_EXCHANGE_NAME] = call.exchange  # this cell's own, never another's
         for note in result.notes:
             print(note, file=sys.stderr)
+        if on_answer is not None:
+            on_answer(call.exchange, result.answer)
         return self._value(result.value, each is not None, args), provenance(call, each is not None)
 
     def _value(self, value: Any, each: bool, args: Any) -> Any:

@@ -29,7 +29,8 @@ def describe_request(url: Any, request: HttpRequest) -> str:
     lines += [f"{key}: {value}" for key, value in masked_headers(request.headers).items()]
     lines.append("Authorization: Bearer ******** (added when sent)")
     if request.body:
-        lines += ["", request.body]
+        body = request.body
+        lines += ["", body if isinstance(body, str) else body[:10_000].decode("utf-8", "replace")]
     lines.append("(dry run: nothing was sent)")
     return "\n".join(lines)
 

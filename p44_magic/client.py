@@ -77,6 +77,7 @@ class P44Client:
             **values,
         )
         self._thread = threading.local()  # the calling thread's last exchange
+        self.file_variables: dict[str, str] = {}  # an environment file's, for .http requests
 
     @classmethod
     def replay(cls, path: str | Path, *, name: str | None = None, **values: Any) -> P44Client:
@@ -86,6 +87,7 @@ class P44Client:
         client = cls.__new__(cls)
         client.session = ReplaySession(path, name, **values)
         client._thread = threading.local()
+        client.file_variables = {}
         return client
 
     def __getattr__(self, name: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,8 @@ from IPython.core.error import StdinNotImplementedError
 
 from ..auth import Secret
 from ..client import P44Client
-from ..environments import base_url_for, check_base_url, check_tenant
+from ..env_files import read_env_login
+from ..environments import ENVIRONMENT_NAMES, base_url_for, check_base_url, check_tenant
 from ..errors import P44Error, P44UsageError
 
 NO_INPUT_TEXT = (
@@ -170,3 +172,34 @@ def logged_in_client(
         f"Logged in to {where} as client {client.client_id} "
         f"({client.auth_style} auth): a token is held for this session."
     )
+
+
+def env_file_login(args: Any) -> tuple[Any, Any]:
+    """``--env-file PATH --env ENV [--auth-id ID]``: the line's options with the file's base
+    URL, client id and auth style (the line's own win), and what the file gives (its secret,
+    variables and warnings)."""
+    from argparse import Namespace
+
+    if not args.env:
+        raise P44UsageError("--env-file needs --env NAME: the environment of the file to use.")
+    found = read_env_login(args.env_file, args.env, args.auth_id)
+    for warning in found.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+    options = Namespace(**vars(args))
+    options.env = None
+    options.base_url = args.base_url or found.base_url
+    options.client_id = args.client_id or found.client_id
+    options.auth = args.auth or found.auth
+    if not options.base_url:
+        raise P44UsageError(
+            f"{found.source} gives no base URL: no Token URL and no host or baseUrl variable.",
+            hint="Add a host variable to the environment, or pass --base-url.",
+        )
+    return options, found
+
+
+def check_env_name(env: str | None) -> None:
+    """``--env`` without ``--env-file`` is one of the environments (as argparse says it)."""
+    if env is not None and env.lower() not in ENVIRONMENT_NAMES:
+        choices = ", ".join(repr(name) for name in ENVIRONMENT_NAMES)
+        raise P44UsageError(f"argument --env: invalid choice: {env!r} (choose from {choices})")

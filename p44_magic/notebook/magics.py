@@ -18,7 +18,6 @@ from ..bulk import FAILURES_NAME, PARTIAL_NAME, EachResult, each_summary
 from ..call_state import Call, Progress
 from ..client import P44Client
 from ..endpoints import endpoints_frame
-from ..environments import ENVIRONMENT_NAMES
 from ..errors import P44Error, P44Interrupted, P44UsageError
 from ..export import save
 from ..frames import tracking_tables
@@ -33,6 +32,8 @@ from .file_magics import cell_context, filled, run_blocks
 from .login import (
     LoginPlace,
     already_logged_in,
+    check_env_name,
+    env_file_login,
     logged_in_client,
     login_place,
     prompt_for,
@@ -73,6 +74,7 @@ class P44Magics(Magics):
         super().__init__(shell=shell, **kwargs)
         self.sessions = Sessions()  # the named sessions of this notebook
         self.login_form: Any = None  # the last form shown, for inspection
+        self._file_variables: dict[str, dict[str, str]] = {}  # --env-file's, until the login
         self._applied: tuple[int, dict[str, Any]] | None = None  # (client, %config it has)
 
     @property
@@ -98,10 +100,11 @@ class P44Magics(Magics):
     @magic_arguments()
     @argument(
         "--env",
-        type=str.lower,
-        choices=ENVIRONMENT_NAMES,
-        help="na (default), eu, sandbox or demo (built-in local demo API).",
+        help="na (default), eu, sandbox or demo (built-in local demo API); with --env-file: "
+        "the file's environment.",
     )
+    @argument("--env-file", metavar="PATH", help="http-client.env.json (or .vscode/settings.json).")
+    @argument("--auth-id", metavar="ID", help="With --env-file: its Security.Auth entry.")
     @argument("--base-url", help="Base URL instead of --env (https://, or http:// on loopback).")
     @argument("--client-id", help="Client application id (else $P44_CLIENT_ID).")
     @argument("--client-secret", help="$name of a variable holding the secret.")
@@ -124,7 +127,14 @@ class P44Magics(Magics):
         name = check_name(args.name or DEFAULT)
         if args.replay:
             return replay_login(self.sessions, args.replay, name, self._session_settings())
+        from_file = None
+        if args.env_file:
+            args, from_file = env_file_login(args)
+            self._file_variables[name] = from_file.variables
+        check_env_name(args.env)
         place = login_place(args, self.shell.user_ns, self.env, self.base_url, name)
+        if from_file is not None and from_file.secret is not None and not args.client_secret:
+            place.secret = from_file.secret
         existing = self.sessions.get(name)
         if not (args.form or args.prompt) and existing is not None:
             changes = (args.env, args.base_url, args.client_id, args.client_secret, args.auth)
@@ -143,6 +153,7 @@ class P44Magics(Magics):
     def _login(self, place: LoginPlace, auth: str | None, name: str = DEFAULT) -> str:
         """Build a client, fetch its first token, keep it as session ``name``; the line."""
         client, line = logged_in_client(place, auth or self.auth, self._session_settings())
+        client.file_variables = self._file_variables.pop(name, {})
         replaced = self.sessions.open(name, client)
         if name != DEFAULT:
             line = line.replace("for this session.", f"for session {name}.")

@@ -64,6 +64,15 @@ class Exchange:
             self._body = scrub_json(body) if (self.status_code or 0) >= 400 else body
         return self._body
 
+    def to_http(self) -> str:
+        """This request as ``.http`` text that REST Client, JetBrains and httpyac run:
+        ``{{host}}`` for the base URL, ``{{$auth.token("p44")}}`` for the token (never the
+        token itself)."""
+        from .http_export import SentRequest, request_text
+
+        headers = tuple(self.request_headers.items())
+        return request_text(SentRequest(self.method, self.url, headers, self.request_body))
+
     def __repr__(self) -> str:
         status = self.status_code if self.status_code is not None else "no answer"
         return f"<Exchange {self.method} {self.url} → {status}>"

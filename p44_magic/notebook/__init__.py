@@ -27,6 +27,7 @@ def load_ipython_extension(ipython: Any) -> None:
     from ..sessions import Sessions, attach
     from .cache_magics import CacheMagics
     from .completion import p44_matcher, show_whole_paths
+    from .export_magics import ExportMagics
     from .file_magics import FileMagics
     from .magics import P44Magics
     from .session_magics import SessionMagics
@@ -42,6 +43,7 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(SessionMagics(ipython, magics))
     ipython.register_magics(CacheMagics(ipython, magics))
     ipython.register_magics(FileMagics(ipython, magics))
+    ipython.register_magics(ExportMagics(ipython, magics))
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
     if help_cell not in ipython.input_transformers_cleanup:

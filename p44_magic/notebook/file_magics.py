@@ -16,6 +16,7 @@ from ..http_files import MAX_FILE_BYTES, FileContext, HttpBlock, parse_http, res
 from ..request import HttpRequest
 from .cache_magics import with_cache_age
 from .cells import check_result_name
+from .export_magics import named
 from .short_errors import shortly
 
 #: Options a request's ``# @p44`` line may give (the others belong to the cell or the run).
@@ -60,8 +61,10 @@ def run_blocks(
     result: tuple[Any, str] = (None, "")
     for number, block in enumerate(chosen, 1):
         block_args = _args_of(magics, block, args, context)
+        start = len(magics.sent)
         try:
             result = _one(magics, block, block_args, context)
+            named(magics.sent, start, block.name)
         except P44Error as error:
             raise _in_file(error, block, context) from None
         if block_args.dry_run:
@@ -178,4 +181,6 @@ class FileMagics(Magics):
         cell_args = parse_argstring(self.owner.p44, "")
         cell_args.conn, cell_args.dry_run = args.conn, args.dry_run
         context = cell_context(self.owner, args.conn, path.parent.resolve(), path.name)
+        _check_names(blocks, args.name, context)
+        self.owner.sent = []
         run_blocks(self.owner, blocks, cell_args, context, args.name, show_last=True)

@@ -14,12 +14,11 @@ from traitlets import TraitError, validate
 
 from .. import settings
 from ..auth import AUTH_STYLES
-from ..bulk import FAILURES_NAME, PARTIAL_NAME, EachResult, each_summary
+from ..bulk import FAILURES_NAME, PARTIAL_NAME
 from ..call_state import Call, Progress
 from ..client import P44Client
 from ..endpoints import endpoints_frame
 from ..errors import P44Error, P44Interrupted, P44UsageError
-from ..export import save
 from ..frames import tracking_tables
 from ..http_files import is_several, parse_http
 from ..request import HttpRequest, parse_request, parse_request_line, substitute_request
@@ -28,6 +27,7 @@ from . import cells
 from .cache_magics import cell_cache, provenance, replay_login, with_cache_age
 from .cells import LAST_EXCHANGE_NAME, Each
 from .config_traits import ConfigRefused, setting_traits
+from .export_magics import named, sent_requests
 from .file_magics import cell_context, filled, run_blocks
 from .login import (
     LoginPlace,
@@ -40,12 +40,12 @@ from .login import (
 )
 from .login_form import show_form
 from .progress_bars import display_progress, end_line
+from .result_lines import ResultLines
 from .short_errors import shortly
-from .text import summary
 
 
 @magics_class
-class P44Magics(Magics):
+class P44Magics(ResultLines, Magics):
     """``%p44_login``, ``%p44_logout``, ``%p44_status``, ``%p44_endpoints`` and ``%p44`` /
     ``%%p44``. Options set with ``%config P44Magics.<name> = value`` (see
     :data:`p44_magic.settings.SETTINGS`)."""
@@ -73,6 +73,7 @@ class P44Magics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.sessions = Sessions()  # the named sessions of this notebook
+        self.sent: list[Any] = []  # what the last cell or %p44_run sent, for %p44_export
         self.login_form: Any = None  # the last form shown, for inspection
         self._file_variables: dict[str, dict[str, str]] = {}  # --env-file's, until the login
         self._applied: tuple[int, dict[str, Any]] | None = None  # (client, %config it has)
@@ -233,53 +234,12 @@ class P44Magics(Magics):
         if args.help:
             print(self.p44.__doc__)
             return None
+        self.sent = []
         name, (result, origin) = self._shortly(lambda: self._parsed_and_run(args, cell))
+        named(self.sent, 0, name)
         if args.save_as and not args.dry_run:
             self._shortly(lambda: self._save(result, args.save_as))
         return self.shown(name, result, origin, args)
-
-    def shown(
-        self, name: str | None, result: Any, origin: str, args: Any, bind: bool = True
-    ) -> Any:
-        """Bind ``name`` to the result (unless not ``bind``) and print its line, or give the
-        result back when there is no name."""
-        where = self._where(args.conn)
-        if isinstance(result, EachResult):
-            return self._each_done(name, result, args.tables, origin + where, bind)
-        if name is None:
-            if origin:
-                print(origin.strip(" ()"), file=sys.stderr)
-            return result
-        if bind:
-            self.shell.user_ns[name] = result
-        print(f"{name}: {summary(result)}{origin}{where}")
-        return None
-
-    def _where(self, conn: str | None) -> str:
-        """`` (eu)`` after a result line when several sessions are open, else nothing."""
-        if len(self.sessions) < 2:
-            return ""
-        try:
-            return f" ({self.sessions.pick(conn)[0]})"
-        except P44UsageError:
-            return ""
-
-    def _save(self, result: Any, where: str) -> None:
-        """``--save-as``: the files written, one line."""
-        written = save(result, where)
-        print(f"saved to {', '.join(str(path) for path in written)}")
-
-    def _each_done(
-        self, name: str | None, each: EachResult, tables: bool, where: str, bind: bool = True
-    ) -> Any:
-        """Print the summary line; the joined result is the cell's."""
-        line = each_summary(each, summary(each.frame) if not tables else "tables") + where
-        print(f"{name}: {line}" if name else line)
-        if name is None:
-            return each.frame
-        if bind:
-            self.shell.user_ns[name] = each.frame
-        return None
 
     def _parsed_and_run(self, args: Any, cell: str | None) -> tuple[str | None, tuple[Any, str]]:
         if cell is None:
@@ -322,6 +282,7 @@ class P44Magics(Magics):
         each = cells.each_of(request, args.each, user_ns, self.max_each)
         if each is None:
             request = substitute_request(request, user_ns)
+        self.sent += sent_requests(client.url_for, request, each, args, user_ns)
         progress = (
             display_progress(self._shows_widgets(), pages=args.all_pages, each=bool(each))
             if self.progress

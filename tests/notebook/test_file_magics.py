@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -92,3 +93,38 @@ def test_file_level_names_work_in_any_cell(logged_in, monkeypatch):
     monkeypatch.setenv("P44_TEST_HOOKS", "webhooks")
     assert logged_in.run_cell("x = %p44 GET {{host}}/api/v4/{{$processEnv P44_TEST_HOOKS}}").success
     assert len(logged_in.user_ns["x"]) == 3
+
+
+def test_to_http_and_export_hand_requests_back_without_credentials(logged_in, demo, tmp_path):
+    from p44_magic.demo import DEMO_CLIENT_SECRET
+
+    big = {"statusCodes": ["IN_TRANSIT"], "note": "x" * 3000}
+    logged_in.user_ns["big"] = big
+    cell = (
+        "%%p44 found --all-pages\nPOST /api/v4/inventory/orders/search?page=1&pageSize=100\n"
+        "Content-Type: application/json\nX-Team: ops\n\n{{big}}"
+    )
+    assert logged_in.run_cell(cell).success
+    text = logged_in.user_ns["_p44_last"].to_http()
+    assert text.startswith("POST {{host}}/api/v4/inventory/orders/search?page=")
+    assert 'Authorization: Bearer {{$auth.token("p44")}}' in text and "x-team: ops" in text
+    result = logged_in.run_cell(f"%p44_export {tmp_path / 'out.http'} --with-env")
+    assert result.success
+    exported = (tmp_path / "out.http").read_text()
+    assert exported.startswith("### found\n# @name found\n# @p44 --all-pages\nPOST {{host}}/")
+    assert exported.rstrip().endswith("< ./out.1.json")
+    assert json.loads((tmp_path / "out.1.json").read_text()) == big
+    env = json.loads((tmp_path / "http-client.env.json").read_text())
+    entry = env["default"]["Security"]["Auth"]["p44"]
+    assert env["default"]["host"] == demo.base_url
+    assert entry["Client Secret"] == "{{p44_client_secret}}"
+    tokens = [r.headers.get("authorization", "")[7:] for r in demo.requests]
+    everything = exported + json.dumps(env) + text
+    assert DEMO_CLIENT_SECRET not in everything
+    assert not [token for token in tokens if len(token) > 8 and token in everything]
+
+
+def test_export_before_anything_was_sent_is_a_short_error(shell, tmp_path):
+    shell.magics_manager.registry["P44Magics"].sent = []  # as in a new kernel
+    result = shell.run_cell(f"%p44_export {tmp_path / 'x.http'}")
+    assert "Nothing to export yet: run a %%p44 cell or %p44_run first." in str(result.error_in_exec)

@@ -12,8 +12,9 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from ..errors import P44UsageError
-from ..http_export import SentRequest, write_env, write_http
+from ..http_export import CLIENT_HEADERS, SentRequest, write_env, write_http
 from ..request import HttpRequest, substitute_request
+from ..scrub import scrub
 from .short_errors import shortly
 
 MAX_KEPT = 1_000  # requests of one cell kept for export (an --each over more keeps the first)
@@ -38,8 +39,8 @@ def sent_requests(
         SentRequest(
             one.method,
             str(url_for(one.target)),
-            one.headers,
-            one.body if isinstance(one.body, str) or one.body is None else _text(one.body),
+            tuple((k, scrub(v)) for k, v in one.headers if k.lower() not in CLIENT_HEADERS),
+            scrub(_text(one.body)) if one.body else None,
             None,
             options.strip(),
         )
@@ -53,8 +54,8 @@ def named(sent: list[SentRequest], start: int, name: str | None) -> None:
         sent[start] = replace(sent[start], name=name)
 
 
-def _text(body: bytes) -> str:
-    return body.decode("utf-8", "replace")
+def _text(body: str | bytes) -> str:
+    return body if isinstance(body, str) else body.decode("utf-8", "replace")
 
 
 @magics_class

@@ -48,6 +48,21 @@ class TrackingTables:
     def __iter__(self) -> Iterator[tuple[str, pd.DataFrame]]:
         return ((f.name, getattr(self, f.name)) for f in fields(self))
 
+    def map(self, interactive: bool = False, title: str | None = None) -> Any:
+        """The route as a matplotlib figure: stops, segments by mode, the positions'
+        breadcrumb (several shipments: latest positions by state), over the shipped land
+        outline; ``interactive=True``: a folium map (``p44_magic[maps]``, tiles online)."""
+        from ..plots import route_map
+
+        return route_map(self, interactive=interactive, title=title)
+
+    def timeline(self, shipment: str | None = None, tolerance: str = "30min") -> Any:
+        """One shipment's stops as a matplotlib figure: plan, latest estimate, actual arrival
+        and departure, the delay in hours, the current stop highlighted."""
+        from ..plots import stop_timeline
+
+        return stop_timeline(self, shipment, tolerance)
+
     def __getitem__(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
 

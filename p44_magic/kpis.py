@@ -132,9 +132,10 @@ def eta_accuracy(
 ) -> pd.DataFrame:
     """How far the estimate seen N hours before each arrival was from the actual arrival, from
     the snapshots of ``p44_magic.history`` (``--snapshot`` of a shipment's events): one row per
-    stop and N with ``estimated_at`` (the snapshot used: the last one at least N hours before
-    the arrival), ``estimate``, ``arrival`` and ``error_min`` (estimate − arrival; NA when no
-    snapshot was that early)."""
+    stop and N with ``estimated_at`` (when the estimate used was made: its
+    ``estimateLastCalculatedDateTime``, else when the snapshot was fetched; the last one at
+    least N hours before the arrival), ``estimate``, ``arrival`` and ``error_min`` (estimate −
+    arrival; NA when no estimate was that early)."""
     columns = ["shipment_id", "stop_id", "hours_out", "estimated_at", "estimate", "arrival"]
     needed = {"fetched_at", "type", "stopId", "estimateDateTime", "dateTime"}
     if history.empty or not needed <= set(history.columns):
@@ -150,8 +151,16 @@ def eta_accuracy(
         .merge(pd.DataFrame({"hours_out": list(hours_out)}), how="cross")
     )
     wanted["asked_at"] = wanted["arrival"] - pd.to_timedelta(wanted["hours_out"], unit="h")
-    seen = events.dropna(subset=["estimateDateTime"])[[*key, "fetched_at", "estimateDateTime"]]
-    seen = seen.rename(columns={"fetched_at": "estimated_at", "estimateDateTime": "estimate"})
+    made = events["fetched_at"]
+    if "estimateLastCalculatedDateTime" in events:  # when the estimate was made, if it says
+        calculated = pd.to_datetime(
+            events["estimateLastCalculatedDateTime"], utc=True, errors="coerce"
+        )
+        made = calculated.fillna(pd.to_datetime(made, utc=True))
+    seen = events.assign(estimated_at=pd.to_datetime(made, utc=True)).dropna(
+        subset=["estimateDateTime"]
+    )[[*key, "estimated_at", "estimateDateTime"]]
+    seen = seen.rename(columns={"estimateDateTime": "estimate"})
     merged = pd.merge_asof(
         wanted.sort_values("asked_at"),
         seen.sort_values("estimated_at"),

@@ -1,7 +1,13 @@
-"""Estimates that move between fetches, as real ones do: each fetch of a shipment's events after
-the first moves every estimate not yet reached by the shipment's own step (−30 to +30 minutes,
-fixed per shipment), so ``--snapshot`` and ``history()`` can be tried offline and a test can
-tell one fetch from the next. The first fetch gives the data as generated."""
+"""Estimates that move between fetches, as real ones do, so ``--snapshot``, ``history()`` and
+ETA accuracy can be tried offline. The first fetch of a shipment gives the data as generated;
+each later one
+
+- moves every estimate not yet reached by the shipment's own step (−30 to +30 minutes, fixed
+  per shipment), and
+- replays, for milestones already reached, the estimate as it stood further back: the n-th
+  later fetch shows it as calculated ``HOURS_OUT[n]`` hours before the milestone
+  (``estimateLastCalculatedDateTime``), off by an error that shrinks as the milestone nears.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from typing import Any
 from .shipments import ShipmentRecord, iso
 
 MAX_TRACKED = 100_000  # shipments whose fetches are counted (the demo has a few hundred)
+HOURS_OUT = (72, 24, 4)  # the 2nd, 3rd, 4th… fetch: how far back the reached estimates stood
 
 
 class EstimateDrift:
@@ -30,8 +37,10 @@ class EstimateDrift:
                 self._fetches[record.id] = fetched + 1
         if not fetched:
             return record.events
-        moved = timedelta(minutes=fetched * step_minutes(record.id))
-        return [_moved(event, moved) for event in record.events]
+        step = step_minutes(record.id)
+        hours = HOURS_OUT[min(fetched, len(HOURS_OUT)) - 1]
+        moved = timedelta(minutes=fetched * step)
+        return [_moved(event, moved) or _earlier(event, hours, step) for event in record.events]
 
 
 def step_minutes(shipment_id: str) -> int:
@@ -40,9 +49,27 @@ def step_minutes(shipment_id: str) -> int:
     return step or 20
 
 
-def _moved(event: dict[str, Any], by: timedelta) -> dict[str, Any]:
+def _moved(event: dict[str, Any], by: timedelta) -> dict[str, Any] | None:
+    """A milestone not reached yet, its estimate moved; None for a reached one."""
+    if event.get("dateTime"):
+        return None
     estimate = event.get("estimateDateTime")
-    if event.get("dateTime") or not isinstance(estimate, str):
+    if not isinstance(estimate, str):
         return event
-    when = datetime.fromisoformat(estimate.replace("Z", "+00:00")) + by
-    return {**event, "estimateDateTime": iso(when)}
+    return {**event, "estimateDateTime": iso(_time(estimate) + by)}
+
+
+def _earlier(event: dict[str, Any], hours: int, step: int) -> dict[str, Any]:
+    """A reached milestone with its estimate as calculated ``hours`` before it: off by four
+    steps at 72 hours out, less the nearer it was made."""
+    happened = _time(event["dateTime"])
+    error = timedelta(minutes=4 * step * hours / 72)
+    return {
+        **event,
+        "estimateDateTime": iso(happened + error),
+        "estimateLastCalculatedDateTime": iso(happened - timedelta(hours=hours)),
+    }
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -241,6 +241,11 @@ def _events(
                 "dateTime": happened,
                 "plannedDateTime": iso(clock.at(p)),
                 "estimateDateTime": iso(estimate),
+                # The estimate shown was last calculated an hour before a reached milestone,
+                # or when the latest news came for one ahead.
+                "estimateLastCalculatedDateTime": iso(
+                    when - timedelta(hours=1) if happened else received
+                ),
                 "receivedDateTime": iso(received),
                 "stopId": stops[stop]["id"],
                 "routeSegmentId": segments[min(segment, len(segments) - 1)]["id"],

@@ -16,23 +16,14 @@ import pandas as pd
 
 from ..errors import P44UsageError
 from .land import land_rings
-
-STOP_COLOURS = {
-    "ORIGIN": "#2b8a3e",
-    "DESTINATION": "#c92a2a",
-    "PORT_OF_LOADING": "#1971c2",
-    "PORT_OF_DISCHARGE": "#1864ab",
-    "TERMINAL": "#5f3dc4",
-}
-MODE_COLOURS = {
-    "OCEAN": "#1c7ed6",
-    "AIR": "#e8590c",
-    "RAIL": "#5c940d",
-    "TRUCKLOAD": "#495057",
-    "LTL": "#862e9c",
-}
-STATE_COLOURS = {"AT_STOP": "#f08c00", "IN_TRANSIT": "#1c7ed6", "COMPLETED": "#2b8a3e"}
-OTHER = "#868e96"
+from .route_data import (
+    MODE_COLOURS,
+    OTHER,
+    STATE_COLOURS,
+    STOP_COLOURS,
+    positions_of,
+    stops_of,
+)
 
 
 def pyplot() -> Any:
@@ -54,8 +45,8 @@ def route_map(tables: Any, interactive: bool = False, title: str | None = None) 
 
         return folium_map(tables)
     plt = pyplot()
-    stops = _stops(tables.stops)
-    positions = _positions(tables.positions)
+    stops = stops_of(tables.stops)
+    positions = positions_of(tables.positions)
     figure = plt.figure(figsize=(10, 6))
     plt.close(figure)  # shown once, as the value of the cell, never again by pyplot
     axes = figure.add_subplot()
@@ -73,34 +64,6 @@ def route_map(tables: Any, interactive: bool = False, title: str | None = None) 
     axes.set_ylabel("latitude")
     axes.legend(loc="lower left", fontsize="small", framealpha=0.8)
     return figure
-
-
-def _stops(stops: pd.DataFrame) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "shipment_id": stops.get("shipment_id"),
-            "id": stops.get("id"),
-            "type": stops.get("type"),
-            "name": stops.get("name"),
-            "lat": pd.to_numeric(stops.get("latitude"), errors="coerce"),
-            "lon": pd.to_numeric(stops.get("longitude"), errors="coerce"),
-        },
-        index=stops.index,
-    )
-    return frame.dropna(subset=["lat", "lon"])
-
-
-def _positions(positions: pd.DataFrame) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "shipment_id": positions.get("shipment_id"),
-            "when": pd.to_datetime(positions.get("dateTime"), utc=True, errors="coerce"),
-            "lat": pd.to_numeric(positions.get("latitude"), errors="coerce"),
-            "lon": pd.to_numeric(positions.get("longitude"), errors="coerce"),
-        },
-        index=positions.index,
-    )
-    return frame.dropna(subset=["lat", "lon"]).sort_values(["shipment_id", "when"], kind="stable")
 
 
 def _land(axes: Any) -> None:

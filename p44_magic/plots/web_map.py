@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from ..errors import P44UsageError
-from .maps import MODE_COLOURS, OTHER, STOP_COLOURS, _positions, _stops
+from .route_data import MODE_COLOURS, OTHER, STOP_COLOURS, positions_of, stops_of
 
 TILES_NOTE = (
     "The interactive map's tiles and Leaflet load from the internet (OpenStreetMap); "
@@ -26,7 +26,7 @@ def folium_map(tables: Any) -> Any:
             hint="pip install 'p44_magic[maps]' (or use map() for the offline picture).",
         ) from None
     print(TILES_NOTE, file=sys.stderr)
-    stops, positions = _stops(tables.stops), _positions(tables.positions)
+    stops, positions = stops_of(tables.stops), positions_of(tables.positions)
     points = list(zip(stops["lat"], stops["lon"], strict=True))
     points += list(zip(positions["lat"], positions["lon"], strict=True))
     world = folium.Map(tiles="OpenStreetMap", location=[20, 0], zoom_start=2)

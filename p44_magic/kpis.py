@@ -161,6 +161,10 @@ def eta_accuracy(
         subset=["estimateDateTime"]
     )[[*key, "estimated_at", "estimateDateTime"]]
     seen = seen.rename(columns={"estimateDateTime": "estimate"})
+    for frame in (wanted, seen):  # one dtype each side: merge_asof insists
+        frame[key] = frame[key].astype(object)
+    wanted["asked_at"] = wanted["asked_at"].astype("datetime64[ns, UTC]")
+    seen["estimated_at"] = seen["estimated_at"].astype("datetime64[ns, UTC]")
     merged = pd.merge_asof(
         wanted.sort_values("asked_at"),
         seen.sort_values("estimated_at"),

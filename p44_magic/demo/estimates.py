@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .shipments import ShipmentRecord, iso
@@ -72,4 +72,5 @@ def _earlier(event: dict[str, Any], hours: int, step: int) -> dict[str, Any]:
 
 
 def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """An ISO 8601 instant in any of the answer's spellings, in UTC (iso() writes UTC)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 
+from .kpi_workload import kpis
 from .server import BenchServer
 from .workloads import cached, each, large, paging, small, tokens
 
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         lines += paging(server, sizes["page"], sizes["repeats"])
         lines += each(server, sizes["each"], min(sizes["repeats"], 3))
         lines += cached(server, sizes["each"], 5 if not args.quick else 1)
+        lines += kpis(500 if args.quick else 10_000, 1)
         for line in lines:
             print(line, flush=True)
         print(tokens(server, 1000 if not args.quick else 100, 64))

@@ -192,3 +192,13 @@ def log_in(shell: Any, base_url: str, client_id: str = CLIENT_ID, secret: str = 
     """Run ``%p44_login`` in ``shell`` as a user would; return IPython's ExecutionResult."""
     shell.user_ns[SECRET_VARIABLE] = secret
     return shell.run_cell(login_cell(base_url, client_id))
+
+
+#: What the demo moves between two fetches of one shipment (its estimates, as real ones move):
+#: a test comparing two fetches compares everything else.
+MOVING = ("estimateDateTime", "estimateLastCalculatedDateTime")
+
+
+def without_estimates(frame: Any) -> Any:
+    """``frame`` without the columns the demo moves between fetches."""
+    return frame.drop(columns=[c for c in MOVING if c in frame.columns])

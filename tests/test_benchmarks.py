@@ -19,6 +19,6 @@ def test_quick_benchmark_runs_every_workload():
     )
     assert done.returncode == 0, done.stderr
     workloads = ("small", "%p44", "large", "peak memory", "paging", "--each", "tokens")
-    for workload in (*workloads, "large re-run from cache", "from cache"):
+    for workload in (*workloads, "large re-run from cache", "from cache", "KPIs of 500 shipments"):
         assert workload in done.stdout
     assert "ratio targets met" in done.stdout

@@ -282,6 +282,7 @@ def test_tracking_history_shapes(http: httpx.Client, auth: dict[str, str]) -> No
         "dateTime",
         "plannedDateTime",
         "estimateDateTime",
+        "estimateLastCalculatedDateTime",
         "receivedDateTime",
         "stopId",
         "routeSegmentId",

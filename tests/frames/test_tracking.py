@@ -8,6 +8,7 @@ import pytest
 
 from p44_magic import P44Client, TrackingTables, tracking_tables
 from p44_magic.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from tests.servers import without_estimates
 
 HISTORY = "/api/v4/shipments/{{sid}}/tracking/history"
 
@@ -30,9 +31,10 @@ def test_tables_from_python_are_the_magics_tables(demo, logged_in):
     assert isinstance(tables, TrackingTables) and len(tables.events) and len(tables.stops)
     logged_in.user_ns["sid"] = sid
     assert logged_in.run_cell(f"t = %p44 --tables GET {HISTORY}").success
-    for name, frame in tables:
-        pd.testing.assert_frame_equal(frame, expected[name])
-        pd.testing.assert_frame_equal(frame, logged_in.user_ns["t"][name])
+    for name, frame in tables:  # three fetches: the demo's estimates moved between them
+        still = without_estimates(frame)
+        pd.testing.assert_frame_equal(still, without_estimates(expected[name]))
+        pd.testing.assert_frame_equal(still, without_estimates(logged_in.user_ns["t"][name]))
 
 
 @pytest.mark.parametrize("timezone, zone", [(None, None), ("Europe/Berlin", "Europe/Berlin")])

@@ -68,3 +68,10 @@ def test_eta_accuracy_from_snapshot_runs(executed):
     text = plain(outputs(executed, "import warnings"))
     lines = [line.split()[0] for line in text.splitlines()[2:]]
     assert lines == ["72", "48", "24", "12", "4"]
+
+
+def test_the_pictures_survive_nbconvert_html(executed):
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter().from_notebook_node(executed)
+    assert html.count("data:image/png;base64,") >= 2  # the map and the timeline, embedded

@@ -222,3 +222,32 @@ def test_kpis_of_many_shipments_match_each_shipment_alone():
     alone = pd.concat([shipment_kpis(tables) for _, tables in parts], ignore_index=True)
     pd.testing.assert_frame_equal(joined, alone)
     assert len(scorecard(joined)) == 7
+
+
+def test_kpis_of_demo_shipments_match_their_events_worked_out_by_hand(demo):
+    """From the demo's own records: the destination's delay and the transit time."""
+    from datetime import datetime
+
+    from p44_magic import P44Client
+    from p44_magic.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, demo_data
+
+    def at(text):
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    records = [r for r in demo_data().shipments if r.completed][:5]
+    with P44Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, base_url=demo.base_url) as p44:
+        path = "/api/v4/shipments/{{sid}}/tracking/history"
+        tables = p44.each("GET", path, [r.id for r in records], name="sid", tables=True).frame
+    kpis = shipment_kpis(tables).set_index("shipment_id")
+    for record in records:
+        stops = record.shipment["routeInfo"]["stops"]
+        first, last = stops[0]["id"], stops[-1]["id"]
+        events = {(e["type"], e.get("stopId")): e for e in record.events}
+        arrival = events[("ARRIVAL_AT_STOP", last)]
+        delay = (at(arrival["dateTime"]) - at(arrival["plannedDateTime"])).total_seconds() / 60
+        left = at(events[("DEPARTURE_FROM_STOP", first)]["dateTime"])
+        transit = (at(arrival["dateTime"]) - left).total_seconds() / 3600
+        row = kpis.loc[record.id]
+        assert row["delivery_delay_min"] == pytest.approx(delay)
+        assert row["transit_hours"] == pytest.approx(transit)
+        assert bool(row["on_time_delivery"]) is (delay <= 30)

@@ -109,3 +109,15 @@ def test_the_timeline_draws_one_shipment():
     with pytest.raises(P44UsageError, match="timeline\\(shipment='S0'\\)"):
         tables.timeline()
     assert tables.timeline(shipment="S1").axes[0].get_title() == "Stops of shipment S1"
+
+
+def test_the_interactive_map_is_folium_and_says_tiles_need_the_internet(capsys):
+    folium = pytest.importorskip("folium")  # the maps extra: in the dev extra too
+    world = tracking_tables(located()).map(interactive=True)
+    assert isinstance(world, folium.Map)
+    kinds = [type(child).__name__ for child in world._children.values()]
+    assert kinds.count("CircleMarker") == 3  # the stops
+    assert kinds.count("PolyLine") == 3  # two segments and the breadcrumb
+    assert "tiles and Leaflet load from the internet" in capsys.readouterr().err
+    html = world.get_root().render()
+    assert "leaflet" in html.lower()

@@ -28,6 +28,8 @@ INFO_ITEMS_SHOWN = 5  # infoMessages shown as notes; the rest are counted
 MAX_INFO_ITEMS_READ = 1_000  # infoMessages looked at, at most
 HEADER_VALUE_LIMIT = 1_000  # characters of a response header value kept in an Exchange
 HEADERS_KEPT = 100  # response headers kept in an Exchange
+KEPT_BODY_LIMIT = MB  # an answer up to 1 MB is kept whole in its Exchange
+KEPT_EXCERPT = 64 * 1024  # of a larger one, its first 64 KB
 
 
 @dataclass
@@ -49,13 +51,20 @@ class Exchange:
     attempts: int = 0  # times the request was sent (1 + its retries)
     session: str | None = None  # the notebook session it was sent on (set by the magics)
     from_cache: bool = False  # answered from the cache: nothing was sent
+    answer_bytes: int | None = None  # the whole answer's size; more than content when cut
     fetched_at: datetime | None = None  # when the answer was fetched from the API (UTC)
     content: bytes = field(default=b"", repr=False)
     _body: Any = field(default=_UNREAD, repr=False)
 
     @property
+    def truncated(self) -> bool:
+        """Whether only the answer's first 64 KB are kept (it was over 1 MB)."""
+        return self.answer_bytes is not None and self.answer_bytes > len(self.content)
+
+    @property
     def body(self) -> Any:
-        """The answer: JSON as Python objects, text when not JSON, None when empty."""
+        """The answer: JSON as Python objects, text when not JSON, None when empty; for an
+        answer over 1 MB, the text of its first 64 KB (:attr:`truncated`)."""
         if self._body is _UNREAD:
             content_type = self.response_headers.get("content-type", "")
             # An error answer's content is kept scrubbed already (record_answer); scrubbed again
@@ -116,7 +125,10 @@ def record_answer(exchange: Exchange, response: httpx.Response, elapsed: float) 
     content = response.content
     if response.status_code >= 400:  # an error answer may echo a credential: keep it masked
         content = scrub(content.decode("utf-8", "replace")).encode("utf-8")
-    exchange.content = content
+    exchange.answer_bytes = len(content)
+    # A large answer is not kept whole after its frame is built: its first KEPT_EXCERPT bytes
+    # are (as text), so _p44_last never holds hundreds of MB for nothing.
+    exchange.content = content if len(content) <= KEPT_BODY_LIMIT else content[:KEPT_EXCERPT]
 
 
 def returned_response(response: httpx.Response) -> httpx.Response:

@@ -160,3 +160,21 @@ def test_a_failed_call_leaves_its_own_exchange_for_this_thread(method):
             getattr(p44, method)("GET", "/api/v4/missing")
         assert p44.last_exchange.url.endswith("/api/v4/missing")
         assert p44.last_exchange.status_code == 404
+
+
+def test_a_large_answer_is_not_kept_whole_after_its_frame_is_built():
+    """The last exchange keeps an answer up to 1 MB whole, and of a larger one its first 64 KB
+    as text: hundreds of MB are not held for nothing once the frame exists."""
+    from p44_magic.answers import KEPT_EXCERPT
+
+    rows = [{"id": n, "note": "x" * 100} for n in range(20_000)]  # about 2.4 MB
+    with ScriptedServer(with_tokens(Reply(200, rows))) as server:
+        with client_for(server) as p44:
+            frame = p44.frame("GET", "/big")
+            last = p44.last_exchange
+            whole = p44.answer("GET", "/big?again=1")  # the value itself is whole
+    assert len(frame) == 20_000
+    assert last.truncated and last.answer_bytes > 2_000_000
+    assert len(last.content) == KEPT_EXCERPT
+    assert isinstance(last.body, str) and last.body.startswith('[{"id": 0')
+    assert whole == rows and p44.last_exchange.truncated

@@ -125,7 +125,15 @@ def columns_of(shape: Shape, rows: list[tuple]) -> dict[str, Any] | None:
 
 
 def frame_from_json(raw: bytes, parse_dates: bool = True) -> pd.DataFrame | None:
-    """The DataFrame of a JSON array of same-shaped records, or None to use the general path."""
+    """The DataFrame of a JSON array of same-shaped records, or None to use the general path.
+
+    One GC pause over the whole build: a pause that ended between decoding and building would
+    let the collector walk every row tuple still alive (0.09 s per 100,000 rows)."""
+    with gc_paused():
+        return _frame_from_json(raw, parse_dates)
+
+
+def _frame_from_json(raw: bytes, parse_dates: bool) -> pd.DataFrame | None:
     first = _first_record(raw)
     if not isinstance(first, dict) or not first:
         return None

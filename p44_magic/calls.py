@@ -26,7 +26,7 @@ from .answers import (
 from .cache.frames import frame_shape
 from .call_state import Call
 from .endpoints import find_endpoint
-from .errors import P44Interrupted, clean_failures
+from .errors import P44Error, P44Interrupted, clean_failures
 from .frames import (
     Preset,
     frame_answer,
@@ -125,7 +125,10 @@ def single_value(
     notes = [*info_notes(framed.answer), *([framed.note] if framed.note else [])]
     call.note(*notes)
     if call.cache is not None:
-        call.cache.keep_frame(response, shape, session.cache_identity, framed.value, notes)
+        try:
+            call.cache.keep_frame(response, shape, session.cache_identity, framed.value, notes)
+        except P44Error as error:
+            call.note(f"The frame was not kept in the cache: {error.message}")
     return framed.value, framed.answer
 
 

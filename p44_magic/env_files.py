@@ -33,7 +33,7 @@ from .errors import P44UsageError
 PUBLIC_NAME = "http-client.env.json"
 PRIVATE_NAME = "http-client.private.env.json"
 MAX_ENV_FILE_BYTES = 1 << 20
-_REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_REFERENCE = re.compile(r"\{\{([^{}]*)\}\}")  # linear: no lazy group between spaces
 _AUTH_STYLES = {"basic": "basic", "in body": "form"}
 
 
@@ -72,7 +72,7 @@ def _jetbrains(path: Path, env: str, auth_id: str | None) -> EnvLogin:
         names = ", ".join(sorted({*public, *private})) or "none"
         raise P44UsageError(f"{path.name} has no environment {env!r}; it has: {names}.")
     mine, theirs = _object(public.get(env, {})), _object(private.get(env, {}))
-    _refuse_public_secrets(mine, env)
+    _refuse_public_secrets(mine, env, theirs)
     merged = {**mine, **theirs}
     auths = {
         **_auths(mine),
@@ -129,16 +129,28 @@ def _take_auth(
     login.secret = Secret(secret) if secret else None
     token_url = entry.get("Token URL")
     if token_url:
-        url = httpx.URL(token_url)
+        try:
+            url = httpx.URL(token_url)
+        except (httpx.InvalidURL, ValueError):
+            raise P44UsageError(f'{login.source}: "Token URL" is not a URL.') from None
         login.base_url = f"{url.scheme}://{url.netloc.decode('ascii')}"
     for name in _REFERENCE.findall(_text(auths[auth_id].get("Client Secret", ""))):
-        login.variables.pop(name, None)  # a secret is not a variable for requests
+        login.variables.pop(name.strip(), None)  # a secret is not a variable for requests
 
 
-def _refuse_public_secrets(public_env: dict[str, Any], env: str) -> None:
+def _refuse_public_secrets(
+    public_env: dict[str, Any], env: str, private_env: dict[str, Any] | None = None
+) -> None:
+    """A client secret written in the public file, as itself or as a variable of it that the
+    private file does not give, is refused."""
+    private_env = private_env or {}
     for auth_id, entry in _auths(public_env).items():
-        secret = _text(entry.get("Client Secret", ""))
-        if secret and not _REFERENCE.fullmatch(secret.strip()):
+        secret = _text(entry.get("Client Secret", "")).strip()
+        named = _REFERENCE.fullmatch(secret)
+        public_variable = named is not None and (
+            named.group(1).strip() in public_env and named.group(1).strip() not in private_env
+        )
+        if secret and (named is None or public_variable):
             raise P44UsageError(
                 f"{PUBLIC_NAME} holds the client secret of auth {auth_id!r} ({env}): a secret "
                 "must not be in the public file, which is meant to be committed.",
@@ -167,7 +179,20 @@ def _not_ignored_by_git(path: Path) -> bool:
         return False
     try:
         done = subprocess.run(
-            ["git", "check-ignore", "-q", path.name], cwd=folder, capture_output=True, timeout=10
+            # The folder's own git config is not trusted: no fsmonitor command, no hooks.
+            [
+                "git",
+                "-c",
+                "core.fsmonitor=false",
+                "-c",
+                "core.hooksPath=/dev/null",
+                "check-ignore",
+                "-q",
+                path.name,
+            ],
+            cwd=folder,
+            capture_output=True,
+            timeout=10,
         )
     except (OSError, subprocess.SubprocessError):
         return False
@@ -234,7 +259,7 @@ def _filled(text: str, variables: dict[str, str]) -> str:
     process; anything else stays as written."""
 
     def value(found: re.Match[str]) -> str:
-        name = found.group(1)
+        name = found.group(1).strip()
         if name.startswith("$processEnv "):
             return os.environ.get(name.split(None, 1)[1], found.group(0))
         return variables.get(name, found.group(0))

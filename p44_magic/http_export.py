@@ -79,8 +79,12 @@ def on_host(url: str) -> str:
     return "{{host}}" + (rest if rest.startswith("/") else "/" + rest)
 
 
-def write_http(path: Path, requests: list[SentRequest]) -> list[Path]:
-    """The requests as one ``.http`` file (long bodies in files beside it); the files written."""
+def write_http(
+    path: Path, requests: list[SentRequest], fills: dict[str, str] | None = None
+) -> list[Path]:
+    """The requests as one ``.http`` file (long bodies in files beside it); the files written.
+    ``fills``: values read from the environment, .env or an env file, each written back as the
+    ``{{…}}`` it came from (a key kept in .env stays there)."""
     written = []
     blocks = []
     for number, request in enumerate(requests, 1):
@@ -88,13 +92,21 @@ def write_http(path: Path, requests: list[SentRequest]) -> list[Path]:
         if request.body and len(request.body) > LONG_BODY:
             suffix = ".json" if request.body.lstrip().startswith(("{", "[")) else ".txt"
             body_file = f"{path.stem}.{number}{suffix}"
-            (path.parent / body_file).write_text(scrub(request.body), encoding="utf-8")
+            body = _written_back(scrub(request.body), fills)
+            (path.parent / body_file).write_text(body, encoding="utf-8")
             written.append(path.parent / body_file)
         title = f"### {request.name or f'request {number}'}\n"
-        blocks.append(title + request_text(request, body_file))
+        blocks.append(title + _written_back(request_text(request, body_file), fills))
     text = "\n".join(blocks)
     path.write_text(text[: MAX_FILE_BYTES * 4], encoding="utf-8")
     return [path, *written]
+
+
+def _written_back(text: str, fills: dict[str, str] | None) -> str:
+    for value in sorted(fills or {}, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, (fills or {})[value])
+    return text
 
 
 def write_env(folder: Path, env: str, base_url: str, client_id: str | None, auth: str) -> Path:

@@ -31,9 +31,10 @@ MAX_VARIABLES = 1_000
 _SEPARATOR = re.compile(r"^###(.*)$")
 _NAME = re.compile(r"^\s*(?:#|//)\s*@name(?:\s+|\s*=\s*)(\S+)\s*$")
 _OPTIONS = re.compile(r"^\s*(?:#|//)\s*@p44\b(.*)$")
-_VARIABLE = re.compile(r"^\s*@([A-Za-z_][\w.-]*)\s*=\s?(.*?)\s*$")
-_FILE_BODY = re.compile(r"^<@?\s+(\S.*?)\s*$")
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# Linear patterns only: a hostile line of spaces must not make a lazy group backtrack.
+_VARIABLE = re.compile(r"^[ \t]*@([A-Za-z_][\w.-]*)[ \t]*=(.*)$")
+_FILE_BODY = re.compile(r"^<@?[ \t]+(\S.*)$")
+_PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
 _AUTH_TOKEN = re.compile(r"""^\$auth\.token\(\s*["']?([^"')]*)["']?\s*\)$""")
 _RESPONSE = re.compile(r"^([A-Za-z_][\w-]*)\.response\.(body|headers)(?:\.(.*))?$")
 _PATH_PART = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
@@ -99,7 +100,7 @@ def _block(
         elif found := _OPTIONS.match(line):
             options = found.group(1).strip()
         elif found := _VARIABLE.match(line):
-            variables.append((found.group(1), found.group(2)))
+            variables.append((found.group(1), found.group(2).strip()))
             if len(variables) > MAX_VARIABLES:
                 raise P44UsageError(f"{source} defines more than {MAX_VARIABLES} variables.")
         elif not stripped.startswith(("#", "//")):
@@ -124,7 +125,7 @@ def _request(lines: list[str], source: str, offset: int) -> tuple[HttpRequest, s
     body = request.body if isinstance(request.body, str) else None
     found = _FILE_BODY.match(body.strip()) if body and "\n" not in body.strip() else None
     if found is not None:
-        return replace(request, body=None), found.group(1)
+        return replace(request, body=None), found.group(1).rstrip()
     return request, None
 
 
@@ -148,9 +149,13 @@ class FileContext:
     folder: Path
     source: str = "the cell"
     variables: dict[str, str] = field(default_factory=dict)
+    environment: frozenset[str] = frozenset()  # which variables came from an env file
     answers: dict[str, Any] = field(default_factory=dict)  # NAME → Exchange-like
     host: str | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    #: value → the {{…}} it came from, for values read from the environment, .env or an env
+    #: file: written back as the {{…}} by %p44_export, never as the value.
+    filled: dict[str, str] = field(default_factory=dict)
     _dotenv: dict[str, str] | None = None
 
     def define(self, block: HttpBlock) -> None:
@@ -163,7 +168,15 @@ class FileContext:
         return _PLACEHOLDER.sub(lambda found: self._value(found, line), text)
 
     def _value(self, found: re.Match[str], line: int) -> str:
-        expression = found.group(1)
+        value = self._lookup(found, line)
+        expression = found.group(1).strip()
+        if expression.startswith(("$processEnv ", "$dotenv ")) or expression in self.environment:
+            if len(value) >= 4:
+                self.filled[value] = f"{{{{{expression}}}}}"
+        return value
+
+    def _lookup(self, found: re.Match[str], line: int) -> str:
+        expression = found.group(1).strip()
         if expression in self.variables:
             return self.variables[expression]
         if expression == "host" and self.host is not None:
@@ -245,7 +258,7 @@ def resolved(block: HttpBlock, context: FileContext) -> HttpRequest:
 
 def _is_managed_token(value: str) -> bool:
     found = _PLACEHOLDER.search(value)
-    return found is not None and _AUTH_TOKEN.match(found.group(1)) is not None
+    return found is not None and _AUTH_TOKEN.match(found.group(1).strip()) is not None
 
 
 def json_path(value: Any, path: str, where: str) -> Any:
@@ -263,7 +276,12 @@ def json_path(value: Any, path: str, where: str) -> Any:
         key, index = found.group(1), found.group(2)
         if key is not None and isinstance(value, dict) and key in value:
             value = value[key]
-        elif index is not None and isinstance(value, list) and int(index) < len(value):
+        elif (
+            index is not None
+            and isinstance(value, list)
+            and len(index) < 10
+            and int(index) < len(value)
+        ):
             value = value[int(index)]
         else:
             raise P44UsageError(f"{where}: the answer has nothing at {path[:position]}.")

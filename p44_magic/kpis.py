@@ -163,8 +163,8 @@ def eta_accuracy(
     seen = seen.rename(columns={"estimateDateTime": "estimate"})
     for frame in (wanted, seen):  # one dtype each side: merge_asof insists
         frame[key] = frame[key].astype(object)
-    wanted["asked_at"] = wanted["asked_at"].astype("datetime64[ns, UTC]")
-    seen["estimated_at"] = seen["estimated_at"].astype("datetime64[ns, UTC]")
+    wanted["asked_at"] = _utc(wanted["asked_at"])  # naive history (timezone=None) is UTC
+    seen["estimated_at"] = _utc(seen["estimated_at"])
     merged = pd.merge_asof(
         wanted.sort_values("asked_at"),
         seen.sort_values("estimated_at"),
@@ -173,7 +173,8 @@ def eta_accuracy(
         by=key,
         direction="backward",
     )
-    merged["error_min"] = (merged["estimate"] - merged["arrival"]).dt.total_seconds() / 60
+    error = _utc(merged["estimate"]) - _utc(merged["arrival"])
+    merged["error_min"] = error.dt.total_seconds() / 60
     return merged.sort_values([*key, "hours_out"], ascending=[True, True, False])[
         [*columns, "error_min"]
     ].reset_index(drop=True)
@@ -183,12 +184,20 @@ def eta_accuracy(
 
 
 def _minutes(tolerance: str | pd.Timedelta) -> float:
+    """A tolerance as minutes: ``"30min"``, ``"2h"``, a Timedelta, or a number of minutes."""
+    if isinstance(tolerance, int | float) and not isinstance(tolerance, bool):
+        return float(tolerance)
     try:
         return pd.Timedelta(tolerance).total_seconds() / 60
     except (ValueError, TypeError):
         raise P44UsageError(
             f"tolerance = {tolerance!r}: not a duration.", hint='Write it as "30min" or "2h".'
         ) from None
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    """Instants as UTC ``datetime64[ns, UTC]``: naive ones are read as UTC."""
+    return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
 
 
 def _column(frame: pd.DataFrame, name: str, dtype: str = "object") -> pd.Series:
@@ -305,7 +314,9 @@ def _co2(segments: pd.DataFrame) -> pd.Series:
     value = pd.to_numeric(_column(segments, "emissions.totalCO2Emissions.value"), errors="coerce")
     unit = _column(segments, "emissions.totalCO2Emissions.unit").astype(str).str.upper()
     kg = value * unit.map(_CO2_TO_KG).astype(float)
-    return kg.groupby(segments["shipment_id"], sort=False).sum(min_count=1)
+    known = kg.notna() | value.isna()  # a value in a unit we cannot convert: the sum is unknown
+    total = kg.groupby(segments["shipment_id"], sort=False).sum(min_count=1)
+    return total.mask(~known.groupby(segments["shipment_id"], sort=False).all())
 
 
 def _first_present(frame: pd.DataFrame, names: Sequence[str]) -> pd.Series:

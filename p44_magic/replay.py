@@ -40,6 +40,13 @@ class ReplaySession(Session):
         self.store = Store(path, self.settings["max_answer_mb"], read_only=True)
         self.path = Path(path)
         self.identity, self.base_url, self.label = _pick(self.store, self.path.name, label)
+        try:
+            httpx.URL(self.base_url)
+            url_ok = self.base_url.startswith(("http://", "https://"))
+        except (httpx.InvalidURL, ValueError):
+            url_ok = False
+        if not url_ok:
+            raise P44UsageError(f"{self.path.name} names no usable base URL.")
         self.env, self.client_id, self.auth_style = "replay", None, "none"
         self.requests_sent = 0
         self.token_holder = _NoToken()  # type: ignore[assignment]

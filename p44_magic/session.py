@@ -244,7 +244,10 @@ class Session:
                 **_path_advice(response.status_code, request.method, url.path),
             )
         if cache is not None:
-            cache.keep(self.cache_identity, built, response, self.cache_row)
+            try:
+                cache.keep(self.cache_identity, built, response, self.cache_row)
+            except P44Error as error:  # the answer is here: not keeping it fails nothing
+                call.note(f"The answer was not kept in the cache: {error.message}")
         return response
 
     def cached_frame(

@@ -284,3 +284,40 @@ def test_a_bad_cache_choice_is_a_short_error(server, cache_file):
             p44.frame("GET", "/api/v4/x", cache="fortnight")
     with pytest.raises(P44Error, match="unknown cache mode"):
         client_for(server, cache="sometimes")
+
+
+def test_a_large_answer_echoing_the_token_is_kept_scrubbed_and_never_framed_raw(tmp_path):
+    """An answer over 1 MB that echoes Authorization: its body is kept scrubbed, and no frame is
+    kept from the raw bytes (a re-run frames the scrubbed body)."""
+    issuer = TokenIssuer()
+
+    def echo(got) -> Reply:
+        sent = got.headers.get("authorization", "")
+        return Reply(200, [{"n": n, "auth": sent, "pad": "p" * 600} for n in range(2_000)])
+
+    where = tmp_path / "cache.sqlite"
+    with ScriptedServer(with_tokens(echo, issuer)) as server:
+        with client_for(server, cache_path=str(where)) as p44:
+            p44.frame("GET", "/api/v4/echo", cache=True)
+            again = p44.frame("GET", "/api/v4/echo", cache=True)  # framed from the kept body
+            third = p44.frame("GET", "/api/v4/echo", cache=True)  # from the frame kept then
+    assert set(again["auth"]) == {"Bearer ********"}
+    assert third.equals(again) and len(server.data_calls()) == 1
+    for path in tmp_path.iterdir():
+        assert b"tok-1-s3cr3t" not in path.read_bytes(), path.name
+
+
+def test_a_create_is_sent_not_answered_from_a_copy(cache_file):
+    made = []
+
+    def create(got) -> Reply:
+        made.append(got)
+        return Reply(200, {"id": f"created-{len(made)}"})
+
+    with ScriptedServer(with_tokens(create)) as server:
+        with client_for(server, cache="on", cache_path=str(cache_file)) as p44:
+            first = p44.answer("POST", "/api/v4/shipments", json={"a": 1}, cache="refresh")
+            second = p44.answer("POST", "/api/v4/shipments", json={"a": 1})
+            assert not p44.last_exchange.from_cache
+            offline = p44.answer("POST", "/api/v4/shipments", json={"a": 1}, cache="offline")
+    assert (first, second, offline) == ({"id": "created-1"}, {"id": "created-2"}, first)

@@ -122,3 +122,18 @@ def test_login_from_an_env_file_and_its_variables_in_cells(shell, demo, tmp_path
     assert len(shell.user_ns["x"]) == 3
     refused = shell.run_cell("%p44_login --env moon")
     assert "argument --env: invalid choice: 'moon'" in str(refused.error_in_exec)
+
+
+def test_a_secret_given_as_a_public_variable_is_refused(tmp_path):
+    path = write(tmp_path, {"dev": {"secret": "in-the-public-file", **auth()}})
+    with pytest.raises(P44UsageError, match="must not be in the public file"):
+        read_env_login(path, "dev")
+
+
+def test_the_folders_git_config_runs_nothing(tmp_path):
+    path = write(tmp_path, {"dev": auth()}, {"dev": {"secret": "z" * 9}})
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    hook = f"touch {tmp_path / 'RAN'}; false"
+    subprocess.run(["git", "config", "core.fsmonitor", hook], cwd=tmp_path, check=True)
+    read_env_login(path, "dev")
+    assert not (tmp_path / "RAN").exists()

@@ -118,3 +118,19 @@ def test_limits_on_untrusted_text():
         parse_http("GET /x\n" + "#" * (3 << 20))
     with pytest.raises(P44UsageError, match="more than 1000 requests"):
         parse_http("\n###\n".join(["GET /x"] * 1001))
+
+
+def test_hostile_lines_parse_in_linear_time(tmp_path):
+    """Lines that made lazy patterns backtrack (a {{ and many spaces, an @var of spaces)."""
+    context = FileContext(tmp_path, "x.http")
+    for text in (
+        "GET /x\nX-A: {{" + " " * 20_000 + "\n",
+        "@a =" + " " * 64_000 + "x\nGET /x\n",
+        "POST /x\n\n<" + " " * 64_000 + "x",
+        "GET /x/{{a.response.body.$[" + "9" * 5_000 + "]}}",
+    ):
+        try:
+            resolved(parse_http(text, "x.http")[0], context)
+        except P44UsageError:
+            pass
+        is_several(text)

@@ -253,3 +253,34 @@ def test_kpis_of_demo_shipments_match_their_events_worked_out_by_hand(demo):
         assert row["delivery_delay_min"] == pytest.approx(delay)
         assert row["transit_hours"] == pytest.approx(transit)
         assert bool(row["on_time_delivery"]) is (delay <= 30)
+
+
+def test_review_cases_naive_history_minutes_tolerance_and_unknown_units():
+    rows = [
+        {
+            "fetched_at": pd.Timestamp("2026-11-01T00:00:00"),
+            "type": "ARRIVAL_AT_STOP",
+            "stopId": "d",
+            "shipment.id": "S1",
+            "estimateDateTime": pd.Timestamp("2026-11-03T13:00"),
+            "dateTime": pd.NaT,
+        },
+        {
+            "fetched_at": pd.Timestamp("2026-11-04T00:00:00"),
+            "type": "ARRIVAL_AT_STOP",
+            "stopId": "d",
+            "shipment.id": "S1",
+            "estimateDateTime": pd.Timestamp("2026-11-03T12:00"),
+            "dateTime": pd.Timestamp("2026-11-03T12:00"),
+        },
+    ]
+    accuracy = eta_accuracy(pd.DataFrame(rows), hours_out=(24,))  # naive: timezone=None
+    assert accuracy["error_min"].tolist() == [60.0]
+    one = tracking_tables(answer())
+    by_number = stop_performance(one, tolerance=60).set_index("stop_id")  # minutes
+    assert bool(by_number.loc["p", "on_time"]) is True
+    odd = answer()
+    odd["shipment"]["routeInfo"]["routeSegments"][1]["emissions"]["totalCO2Emissions"]["unit"] = (
+        "MT"
+    )
+    assert pd.isna(shipment_kpis(tracking_tables(odd))["co2_kg"].iloc[0])

@@ -121,3 +121,15 @@ def test_the_interactive_map_is_folium_and_says_tiles_need_the_internet(capsys):
     assert "tiles and Leaflet load from the internet" in capsys.readouterr().err
     html = world.get_root().render()
     assert "leaflet" in html.lower()
+
+
+def test_the_current_stop_is_this_shipments_own():
+    other = located("S2")
+    other["states"].append(
+        {"type": "AT_STOP", "stopId": "p", "startDateTime": "2026-11-03T11:40:00Z"}
+    )
+    tables = joined_tables(
+        "sid", [("S1", tracking_tables(located("S1"))), ("S2", tracking_tables(other))]
+    )
+    assert not drawn(tables.timeline(shipment="S1"), "current")
+    assert drawn(tables.timeline(shipment="S2"), "current")

@@ -3,6 +3,7 @@ someone else treated as hostile (not a replay file, several sessions, escapes, s
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -12,7 +13,7 @@ from p44_magic import P44Client, P44Error
 from p44_magic.cache import Entry, Store
 from p44_magic.cache.rules import canonical_body, entry_key
 from p44_magic.cache.store import FORMAT
-from tests.servers import ScriptedServer, client_for, with_tokens
+from tests.servers import Reply, ScriptedServer, client_for, with_tokens
 
 
 def recorded(tmp_path, labels=("default",)) -> str:
@@ -105,3 +106,39 @@ def test_a_hostile_replay_file_is_read_with_care(tmp_path):
     entry = Entry("k", "id", "GET", "/x", 200, {}, b"{}", time.time())
     with pytest.raises(P44Error, match="nothing is written"):
         Store(replay, read_only=True).put(entry)
+
+
+def test_a_large_answer_replays_as_it_was_framed(tmp_path):
+    rows = [{"id": n, "pad": "q" * 600} for n in range(2_000)]  # over 1 MB: a frame is kept
+    where, replay = tmp_path / "cache.sqlite", tmp_path / "big.p44replay"
+    with ScriptedServer(with_tokens(Reply(200, rows))) as server:
+        with client_for(server, cache="on", cache_path=str(where)) as p44:
+            live = p44.frame("GET", "/api/v4/big")
+            Store(where).export(p44.session.cache_identity, replay, "default")
+    with P44Client.replay(replay) as p44:
+        import pandas as pd
+
+        pd.testing.assert_frame_equal(p44.frame("GET", "/api/v4/big"), live)
+
+
+def test_a_replay_file_is_not_trusted_with_encodings_views_or_urls(tmp_path):
+    import gzip
+
+    where, replay = tmp_path / "cache.sqlite", tmp_path / "x.p44replay"
+    with ScriptedServer(with_tokens()) as server:
+        with client_for(server, cache="on", cache_path=str(where)) as p44:
+            p44.frame("GET", "/api/v4/things")
+            Store(where).export(p44.session.cache_identity, replay, "default")
+    bomb = gzip.compress(b"[" + b"0," * 1_000_000 + b"0]")
+    with sqlite3.connect(replay) as db:
+        db.execute(
+            "UPDATE entries SET body = ?, headers = ?",
+            (bomb, json.dumps({"content-encoding": "gzip", "content-type": "text/plain"})),
+        )
+    with P44Client.replay(replay) as p44:
+        assert len(p44.answer("GET", "/api/v4/things")) <= len(bomb)  # never inflated
+    with sqlite3.connect(replay) as db:
+        db.execute("DROP TABLE entries")
+        db.execute("CREATE VIEW entries AS SELECT * FROM sessions")
+    with pytest.raises(P44Error, match="is not a p44_magic replay file"):
+        P44Client.replay(replay)

@@ -134,5 +134,9 @@ def parsed_headers(text: Any) -> dict[str, str]:
     return {
         str(k)[:100]: str(v)[:HEADER_VALUE_LIMIT]
         for k, v in list(value.items())[:HEADERS_KEPT]
-        if isinstance(k, str) and isinstance(v, str)
+        if isinstance(k, str) and isinstance(v, str) and k.lower() not in _NOT_REPLAYED
     }
+
+
+#: Headers that would make a kept body be read differently (a gzip bomb) or lie about it.
+_NOT_REPLAYED = frozenset({"content-encoding", "transfer-encoding", "content-length"})

@@ -13,6 +13,7 @@ with ``read_only=True``: opened read-only, each row checked as it is read.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -44,6 +45,28 @@ CREATE TABLE IF NOT EXISTS frames (key TEXT, shape TEXT, identity TEXT, fetched_
 CREATE TABLE IF NOT EXISTS sessions (identity TEXT PRIMARY KEY, base_url TEXT, client TEXT,
     label TEXT);
 """
+
+
+QUERY_SECONDS = 30.0  # a replay file's query that runs longer is someone else's trap
+
+
+def _short(method: Any) -> Any:
+    """A SQLite failure (a locked or full disk, a damaged file) as one short P44Error, with no
+    chain and no frames below it (the caller's frames hold the request)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            failure = P44Error(
+                f"The cache file {self.path.name} could not be used: {str(error)[:200]}.",
+                hint="Another kernel may hold it, or the disk is full: run the cell again, or "
+                "set %config P44Magics.cache_path to another file.",
+            )
+        raise failure
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -92,6 +115,7 @@ class Store:
                 raise
             self._db.commit()
 
+    @_short
     def get(self, key: str) -> Entry | None:
         """The entry ``key``, if its body is within the size bound (a replay file's may not)."""
         with self._lock:
@@ -101,6 +125,7 @@ class Store:
             ).fetchone()
         return _entry(row)
 
+    @_short
     def put(self, entry: Entry, *, snapshot: bool = False, session: tuple[str, str, str] = ()):
         """Keep ``entry`` (replacing the key's last); with ``snapshot`` also as one more
         time-stamped snapshot. ``session``: (identity, base URL, masked client id)."""
@@ -121,6 +146,7 @@ class Store:
                 )
             self._bound(db)
 
+    @_short
     def head(self, key: str) -> Entry | None:
         """The entry ``key`` without its body (status, headers, when fetched)."""
         with self._lock:
@@ -131,6 +157,7 @@ class Store:
             ).fetchone()
         return _entry(row)
 
+    @_short
     def get_frame(self, key: str, shape: str, fetched_at: float) -> bytes | None:
         """The frame kept for the answer ``key`` fetched at ``fetched_at``, framed as ``shape``."""
         with self._lock:
@@ -140,6 +167,7 @@ class Store:
             ).fetchone()
         return row[0] if row is not None and isinstance(row[0], bytes) else None
 
+    @_short
     def put_frame(self, key: str, shape: str, identity: str, fetched_at: float, data: bytes):
         """Keep a frame of the answer ``key`` (while that answer is the one kept)."""
         with self._write() as db:
@@ -172,6 +200,7 @@ class Store:
             db.executemany(f"DELETE FROM {table} WHERE {rowid} = ?", doomed)
             over -= freed
 
+    @_short
     def snapshots(self, identities: list[str] | None = None) -> list[Entry]:
         """Every snapshot (of those sessions), oldest first."""
         query = f"SELECT {_COLUMNS} FROM snapshots"
@@ -183,6 +212,7 @@ class Store:
             rows = self._db.execute(query + " ORDER BY fetched_at, id", params).fetchall()
         return [entry for entry in map(_entry, rows) if entry is not None]
 
+    @_short
     def summary(self) -> list[dict[str, Any]]:
         """Per session: base URL, masked client id, entries, snapshots, MB, oldest, newest."""
         query = """
@@ -225,6 +255,7 @@ class Store:
                 rows, freed = rows + count, freed + size
         return rows, freed
 
+    @_short
     def export(self, identity: str, destination: str | Path, label: str) -> int:
         """Write one session's entries and snapshots to a replay file; the entries written."""
         target = Path(destination).expanduser()
@@ -248,6 +279,7 @@ class Store:
         os.replace(partial, target)
         return written
 
+    @_short
     def replay_sessions(self) -> list[tuple[str, str, str]]:
         """A replay file's sessions: (identity, base URL, label)."""
         with self._lock:
@@ -258,6 +290,7 @@ class Store:
             (str(i)[:64], server_text(b, 300) or "", server_text(n, 100) or "") for i, b, n in rows
         ]
 
+    @_short
     def count(self, identity: str) -> int:
         with self._lock:
             return self._db.execute(
@@ -343,12 +376,29 @@ def _connect(path: Path, journal: str) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous = NORMAL")
         db.executescript(_SCHEMA)
         db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
+    except sqlite3.OperationalError as error:  # locked, read-only, full
+        raise P44Error(
+            f"The cache file {path} could not be opened: {error}.",
+            hint="Another kernel may be writing it: run the cell again, or set "
+            "%config P44Magics.cache_path to another file.",
+        ) from None
     except sqlite3.DatabaseError as error:
         raise P44Error(
             f"{path} is not a p44_magic cache file ({error}).",
             hint="Point %config P44Magics.cache_path at another file, or delete this one.",
         ) from None
     return db
+
+
+def _bound_queries(db: sqlite3.Connection) -> None:
+    """Every query of a replay file ends within ``QUERY_SECONDS`` (then it fails)."""
+    started = [time.monotonic()]
+
+    def too_long() -> int:
+        return int(time.monotonic() - started[0] > QUERY_SECONDS)
+
+    db.set_progress_handler(too_long, 100_000)
+    db.set_trace_callback(lambda _: started.__setitem__(0, time.monotonic()))
 
 
 def _open_replay(path: Path) -> sqlite3.Connection:
@@ -361,7 +411,13 @@ def _open_replay(path: Path) -> sqlite3.Connection:
         )
         db.execute("PRAGMA trusted_schema = OFF")
         db.execute("PRAGMA query_only = ON")
-        found = db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+        _bound_queries(db)
+        tables = {
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        found = None
+        if {"meta", "entries", "sessions"} <= tables:  # tables: a view could compute forever
+            found = db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
     except sqlite3.DatabaseError:
         found = None
     if found is None or found[0] != FORMAT:

@@ -71,6 +71,8 @@ class CacheUse:
         """The cached answer to ``request``, or None to send it; offline, a miss is an error."""
         if self.mode == "refresh":
             return None
+        if self.mode == "use" and not kept(request.method, request.url.path, 200, self.explicit):
+            return None  # a create is sent, not answered from a copy (offline reads anything)
         key, target = _key(identity, request)
         entry = self.store.get(key)
         fresh = entry is not None and (self.max_age is None or entry.age <= self.max_age)
@@ -109,15 +111,18 @@ class CacheUse:
             time.time(),
         )
         self.store.put(entry, snapshot=self.snapshot, session=session)
-        response.extensions["p44_cache_key"] = key
-        response.extensions["p44_kept_at"] = entry.fetched_at
+        if entry.body is response.content or entry.body == response.content:
+            # Its frame may be kept too: built from exactly what the file holds. An answer
+            # that echoed a credential is kept scrubbed, and framed again from that when read.
+            response.extensions["p44_cache_key"] = key
+            response.extensions["p44_kept_at"] = entry.fetched_at
 
     def frame_for(
         self, identity: str, request: httpx.Request, shape: str
     ) -> tuple[Any, list[str], Entry] | None:
         """The frame kept beside a fresh cached answer to ``request`` (framed as ``shape``),
         its notes and the answer's entry without its body; None to read the answer."""
-        if self.mode == "refresh":
+        if self.mode == "refresh" or self.store.read_only:  # a replay file holds answers only
             return None
         key, _ = _key(identity, request)
         head = self.store.head(key)
@@ -138,6 +143,8 @@ class CacheUse:
         """Keep the frame of a large answer just kept (or answered) from the cache."""
         key, stamp = response.extensions.get("p44_cache_key"), fetched_stamp(response)
         if key is None or stamp is None or len(response.content) < MIN_ANSWER_BYTES:
+            return
+        if self.store.read_only:
             return
         data = encode_frame(frame, notes)
         if data is not None:

@@ -90,7 +90,7 @@ class ExportMagics(Magics):
         path = Path(args.file).expanduser()
         if path.suffix != ".http":
             raise P44UsageError(f"{path.name}: the file must end in .http.")
-        written = write_http(path, sent)
+        written = write_http(path, sent, self.owner.file_fills)
         if args.with_env:
             name, client = self.owner.sessions.pick(args.conn)
             env = write_env(path.parent, name, client.base_url, client.client_id, client.auth_style)

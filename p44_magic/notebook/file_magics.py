@@ -29,12 +29,16 @@ def cell_context(
     """What a cell's (or file's) file-level ``{{…}}`` are filled from: the session's base URL
     and environment-file variables, ``.env`` beside the notebook (or the file)."""
     client = magics.sessions.get(conn) if conn else magics.client
-    return FileContext(
+    variables = dict(getattr(client, "file_variables", {}) or {})
+    context = FileContext(
         folder=folder or Path.cwd(),
         source=source,
-        variables=dict(getattr(client, "file_variables", {}) or {}),
+        variables=variables,
+        environment=frozenset(variables),
         host=client.base_url if client is not None else None,
     )
+    context.filled = magics.file_fills  # one record per notebook, for %p44_export
+    return context
 
 
 def filled(magics: Any, request: HttpRequest, conn: str | None) -> HttpRequest:
@@ -180,7 +184,8 @@ class FileMagics(Magics):
                 check_result_name(block.name, self.shell.user_ns_hidden)
         cell_args = parse_argstring(self.owner.p44, "")
         cell_args.conn, cell_args.dry_run = args.conn, args.dry_run
+        self.owner.file_fills = {}
         context = cell_context(self.owner, args.conn, path.parent.resolve(), path.name)
         _check_names(blocks, args.name, context)
-        self.owner.sent = []
+        self.owner.sent = []  # this run's, for %p44_export
         run_blocks(self.owner, blocks, cell_args, context, args.name, show_last=True)

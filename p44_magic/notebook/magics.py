@@ -74,6 +74,7 @@ class P44Magics(ResultLines, Magics):
         super().__init__(shell=shell, **kwargs)
         self.sessions = Sessions()  # the named sessions of this notebook
         self.sent: list[Any] = []  # what the last cell or %p44_run sent, for %p44_export
+        self.file_fills: dict[str, str] = {}  # environment values → their {{…}}, for export
         self.login_form: Any = None  # the last form shown, for inspection
         self._file_variables: dict[str, dict[str, str]] = {}  # --env-file's, until the login
         self._applied: tuple[int, dict[str, Any]] | None = None  # (client, %config it has)
@@ -234,7 +235,7 @@ class P44Magics(ResultLines, Magics):
         if args.help:
             print(self.p44.__doc__)
             return None
-        self.sent = []
+        self.sent, self.file_fills = [], {}  # this cell's, for %p44_export
         name, (result, origin) = self._shortly(lambda: self._parsed_and_run(args, cell))
         named(self.sent, 0, name)
         if args.save_as and not args.dry_run:

@@ -115,7 +115,8 @@ def _current_row(stops: pd.DataFrame, states: pd.DataFrame) -> int | None:
     """The stop the shipment is at (an open AT_STOP state), else the first not yet reached
     (neither arrived at nor left); None once every stop is reached."""
     if "endDateTime" in states and "stopId" in states and "type" in states:
-        open_states = states[(states["type"] == "AT_STOP") & states["endDateTime"].isna()]
+        mine = states["shipment_id"].isin(stops["shipment_id"]) if "shipment_id" in states else True
+        open_states = states[mine & (states["type"] == "AT_STOP") & states["endDateTime"].isna()]
         at = stops.index[stops["stop_id"].isin(open_states["stopId"])]
         if len(at):
             return int(at[-1])

@@ -128,3 +128,14 @@ def test_export_before_anything_was_sent_is_a_short_error(shell, tmp_path):
     shell.magics_manager.registry["P44Magics"].sent = []  # as in a new kernel
     result = shell.run_cell(f"%p44_export {tmp_path / 'x.http'}")
     assert "Nothing to export yet: run a %%p44 cell or %p44_run first." in str(result.error_in_exec)
+
+
+def test_export_writes_environment_values_back_as_their_placeholders(logged_in, tmp_path):
+    (tmp_path / ".env").write_text("PARTNER_KEY=pk_live_very_secret_123\n")
+    path = tmp_path / "keyed.http"
+    path.write_text("GET /api/v4/webhooks\nX-Partner-Key: {{$dotenv PARTNER_KEY}}\n")
+    assert logged_in.run_cell(f"%p44_run {path}").success
+    assert logged_in.run_cell(f"%p44_export {tmp_path / 'out.http'}").success
+    exported = (tmp_path / "out.http").read_text()
+    assert "X-Partner-Key: {{$dotenv PARTNER_KEY}}" in exported
+    assert "pk_live_very_secret_123" not in exported

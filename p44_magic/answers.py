@@ -128,7 +128,8 @@ def record_answer(exchange: Exchange, response: httpx.Response, elapsed: float) 
     exchange.answer_bytes = len(content)
     # A large answer is not kept whole after its frame is built: its first KEPT_EXCERPT bytes
     # are (as text), so _p44_last never holds hundreds of MB for nothing.
-    exchange.content = content if len(content) <= KEPT_BODY_LIMIT else content[:KEPT_EXCERPT]
+    whole = len(content) <= KEPT_BODY_LIMIT or response.status_code >= 400  # errors: read
+    exchange.content = content if whole else content[:KEPT_EXCERPT]
 
 
 def returned_response(response: httpx.Response) -> httpx.Response:

@@ -16,7 +16,7 @@ from .cache import Entry, store_at
 from .cache.rules import request_target
 from .client import P44Client
 from .endpoints import find_endpoint
-from .errors import P44UsageError, P44Warning
+from .errors import P44Error, P44UsageError, P44Warning
 from .frames import to_frame
 from .sessions import session, sessions
 
@@ -36,10 +36,12 @@ def history(
 
     ``conn``: the notebook session (a name) or a client whose snapshots to read; by default
     the current session's when one is open, else every session's in the cache file
-    (``cache_path``, else the session's or the default)."""
+    (``cache_path``, else the session's or the default). A replay session reads its replay
+    file's snapshots."""
     client = _client(conn)
     values = client.session.settings if client is not None else _defaults()
-    store = store_at(cache_path or values["cache_path"], values["cache_max_mb"])
+    replayed = getattr(client.session, "store", None) if client is not None else None
+    store = replayed or store_at(cache_path or values["cache_path"], values["cache_max_mb"])
     identities = None if client is None else [client.session.cache_identity]
     matches = _matcher(what)
     frames = [_frame(entry, timezone) for entry in store.snapshots(identities) if matches(entry)]
@@ -92,7 +94,10 @@ def _frame(entry: Entry, timezone: str | None) -> pd.DataFrame:
     meta = endpoint.meta if endpoint is not None else ()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", P44Warning)
-        frame = to_frame(answer, rows, meta, True, timezone) if answer is not None else None
+        try:
+            frame = to_frame(answer, rows, meta, True, timezone) if answer is not None else None
+        except P44Error:  # not the shape the catalogue names: the answer as it is
+            frame = to_frame(answer, None, (), True, timezone)
     frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(index=[0])
     stamp = pd.Timestamp(datetime.fromtimestamp(entry.fetched_at, UTC))
     if timezone is None:

@@ -11,8 +11,8 @@ import pytest
 
 from p44_magic import P44Client, P44Error
 from p44_magic.cache import Entry, Store
+from p44_magic.cache.files import FORMAT
 from p44_magic.cache.rules import canonical_body, entry_key
-from p44_magic.cache.store import FORMAT
 from tests.servers import Reply, ScriptedServer, client_for, with_tokens
 
 
@@ -142,3 +142,18 @@ def test_a_replay_file_is_not_trusted_with_encodings_views_or_urls(tmp_path):
         db.execute("CREATE VIEW entries AS SELECT * FROM sessions")
     with pytest.raises(P44Error, match="is not a p44_magic replay file"):
         P44Client.replay(replay)
+
+
+def test_history_reads_a_replay_files_snapshots(tmp_path):
+    import p44_magic
+
+    where, replay = tmp_path / "cache.sqlite", tmp_path / "h.p44replay"
+    events = {"shipment": {"id": "S1"}, "events": [{"type": "ARRIVAL_AT_STOP", "stopId": "d"}]}
+    with ScriptedServer(with_tokens(Reply(200, events))) as server:
+        with client_for(server, cache_path=str(where)) as p44:
+            for _ in range(2):
+                p44.frame("GET", "/api/v4/shipments/S1/eventhistory", cache="snapshot")
+            Store(where).export(p44.session.cache_identity, replay, "default")
+    with P44Client.replay(replay) as p44:
+        kept = p44_magic.history("S1", conn=p44)
+    assert kept["fetched_at"].nunique() == 2

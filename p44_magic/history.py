@@ -43,8 +43,9 @@ def history(
     replayed = getattr(client.session, "store", None) if client is not None else None
     store = replayed or store_at(cache_path or values["cache_path"], values["cache_max_mb"])
     identities = None if client is None else [client.session.cache_identity]
-    matches = _matcher(what)
-    frames = [_frame(entry, timezone) for entry in store.snapshots(identities) if matches(entry)]
+    matches, about = _matcher(what)
+    kept = store.snapshots(identities, about)  # only those about it are read from the file
+    frames = [_frame(entry, timezone) for entry in kept if matches(entry)]
     if not frames:
         return pd.DataFrame(columns=list(HISTORY_COLUMNS))
     with warnings.catch_warnings():
@@ -71,19 +72,22 @@ def _defaults() -> dict[str, Any]:
     return {name: settings.default(name) for name in ("cache_path", "cache_max_mb")}
 
 
-def _matcher(what: str) -> Any:
-    """Which snapshots ``what`` names: a request (method and path), a path, or a shipment id."""
+def _matcher(what: str) -> tuple[Any, str]:
+    """Which snapshots ``what`` names (a request: method and path; a path; a shipment id), and
+    a text their target must hold (for the file to filter on)."""
     text = str(what).strip()
     if not text or len(text) > 2_000:
         raise P44UsageError("history() takes a request (GET /api/v4/…), a path or a shipment id.")
     method, _, path = text.partition(" ") if " " in text else ("", "", text)
     if "/" not in path:  # a shipment id
         marker = f"/shipments/{httpx.URL('/' + path).raw_path.decode()[1:]}"
-        return lambda entry: (entry.target.split("?")[0] + "/").find(marker + "/") >= 0
+        return (lambda entry: (entry.target.split("?")[0] + "/").find(marker + "/") >= 0), marker
     target = request_target(httpx.URL("http://x").join(path.strip()))
-    return lambda entry: (
-        entry.target == target and (not method or entry.method == method.strip().upper())
-    )
+    return (
+        lambda entry: (
+            entry.target == target and (not method or entry.method == method.strip().upper())
+        )
+    ), target.split("?")[0]
 
 
 def _frame(entry: Entry, timezone: str | None) -> pd.DataFrame:

@@ -183,13 +183,19 @@ class Store:
             over -= freed
 
     @_short
-    def snapshots(self, identities: list[str] | None = None) -> list[Entry]:
-        """Every snapshot (of those sessions), oldest first."""
-        query = f"SELECT {_COLUMNS} FROM snapshots"
+    def snapshots(
+        self, identities: list[str] | None = None, about: str | None = None
+    ) -> list[Entry]:
+        """The snapshots (of those sessions; whose target holds ``about``), oldest first: the
+        file filters them, so a large cache is not read whole."""
+        query = f"SELECT {_COLUMNS} FROM snapshots WHERE 1"
         params: tuple[Any, ...] = ()
         if identities is not None:
-            query += f" WHERE identity IN ({','.join('?' * len(identities))})"
+            query += f" AND identity IN ({','.join('?' * len(identities))})"
             params = tuple(identities)
+        if about:
+            query += " AND instr(target, ?) > 0"
+            params += (about,)
         with self._lock:
             rows = self._db.execute(query + " ORDER BY fetched_at, id", params).fetchall()
         return [entry for entry in map(_entry, rows) if entry is not None]

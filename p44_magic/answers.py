@@ -73,6 +73,18 @@ class Exchange:
             self._body = scrub_json(body) if (self.status_code or 0) >= 400 else body
         return self._body
 
+    @classmethod
+    def of_request(cls, request: httpx.Request, content: bytes | None, **answer: Any) -> Exchange:
+        """The exchange of a request about to be sent (or answered): its headers masked, its
+        body as text; ``answer`` fields (status, headers, …) when it already has one."""
+        return cls(
+            method=request.method,
+            url=str(request.url),
+            request_headers=masked_headers(request.headers),
+            request_body=content.decode("utf-8", "replace") if content else None,
+            **answer,
+        )
+
     def to_http(self) -> str:
         """This request as ``.http`` text that REST Client, JetBrains and httpyac run:
         ``{{host}}`` for the base URL, ``{{$auth.token("p44")}}`` for the token (never the

@@ -103,12 +103,7 @@ class ReplaySession(Session):
             headers=list(request.headers),
             content=content,
         )
-        call.exchange = exchange = Exchange(
-            method=request.method,
-            url=str(built.url),
-            request_headers=dict(built.headers),
-            request_body=content.decode("utf-8", "replace") if content else None,
-        )
+        call.exchange = exchange = Exchange.of_request(built, content)
         use = call.cache if call.cache is not None else self.call_cache()
         response = use.answer(self.identity, built)
         assert response is not None  # offline: a miss raised

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from . import settings
-from .answers import MB, Exchange, masked_headers, read_answer, record_answer
+from .answers import MB, Exchange, read_answer, record_answer
 from .auth import Secret, TokenHolder
 from .cache.rules import session_identity
 from .cache.use import CacheUse, cache_use, fetched_at
@@ -205,12 +205,7 @@ class Session:
         )
         if idempotent is None:
             idempotent = self.policy.is_idempotent(request.method, url.path)
-        exchange = Exchange(
-            method=request.method,
-            url=str(built.url),
-            request_headers=masked_headers(built.headers),
-            request_body=content.decode("utf-8", "replace") if content else None,
-        )
+        exchange = Exchange.of_request(built, content)
         call.exchange = exchange
         cache = call.cache
         if cache is not None:
@@ -265,11 +260,9 @@ class Session:
         if found is None:
             return None
         frame, notes, head = found
-        call.exchange = Exchange(
-            method=request.method,
-            url=str(built.url),
-            request_headers=masked_headers(built.headers),
-            request_body=content.decode("utf-8", "replace") if content else None,
+        call.exchange = Exchange.of_request(
+            built,
+            content,
             status_code=head.status,
             response_headers=head.headers,
             elapsed=0.0,

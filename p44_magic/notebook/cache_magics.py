@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .. import settings
@@ -19,7 +19,7 @@ from ..client import P44Client
 from ..errors import P44UsageError
 from ..sessions import Sessions
 from ..words import counted
-from .short_errors import shortly
+from .owned_magics import OwnedMagics
 
 _CACHE_AGE = re.compile(r"(?<!\S)--cache=(\S*)")
 SUMMARY_COLUMNS = (
@@ -84,13 +84,9 @@ def replay_login(sessions: Sessions, path: str, name: str, values: dict[str, Any
 
 
 @magics_class
-class CacheMagics(Magics):
+class CacheMagics(OwnedMagics):
     """``%p44_cache``: what the cache holds, ``clear`` and ``export``; ``owner`` is the
     :class:`~p44_magic.notebook.magics.P44Magics` whose settings and sessions it uses."""
-
-    def __init__(self, shell: Any, owner: Any) -> None:
-        super().__init__(shell=shell)
-        self.owner = owner
 
     def _store(self) -> Any:
         return store_at(self.owner.cache_path, self.owner.cache_max_mb)
@@ -104,8 +100,7 @@ class CacheMagics(Magics):
     def p44_cache(self, line: str = "") -> Any:
         """What the cache holds per session; ``clear [--conn NAME] [--older 7d]``;
         ``export FILE.p44replay [--conn NAME]`` for %p44_login --replay."""
-        run = shortly(lambda: self._run(line), getattr(self.shell, "kernel", None) is not None)
-        return run
+        return self._shortly(lambda: self._run(line))
 
     def _run(self, line: str) -> Any:
         args = parse_argstring(self.p44_cache, line)

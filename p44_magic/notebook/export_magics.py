@@ -8,14 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from ..errors import P44UsageError
 from ..http_export import CLIENT_HEADERS, SentRequest, write_env, write_http
 from ..request import HttpRequest, substitute_request
 from ..scrub import scrub
-from .short_errors import shortly
+from .owned_magics import OwnedMagics
 
 MAX_KEPT = 1_000  # requests of one cell kept for export (an --each over more keeps the first)
 _KEPT_OPTIONS = (("all_pages", "--all-pages"), ("tables", "--tables"), ("raw", "--raw"))
@@ -59,13 +59,9 @@ def _text(body: str | bytes) -> str:
 
 
 @magics_class
-class ExportMagics(Magics):
+class ExportMagics(OwnedMagics):
     """``%p44_export``; ``owner`` is the :class:`~p44_magic.notebook.magics.P44Magics` that keeps
     what was sent."""
-
-    def __init__(self, shell: Any, owner: Any) -> None:
-        super().__init__(shell=shell)
-        self.owner = owner
 
     @magic_arguments()
     @argument("file", help="The .http file to write.")
@@ -77,8 +73,7 @@ class ExportMagics(Magics):
         JetBrains and httpyac run: {{host}} for the base URL, {{$auth.token("p44")}} for the
         token, long bodies in files beside it; --with-env adds http-client.env.json (host and
         a p44 auth entry, without its secret)."""
-        widgets = getattr(self.shell, "kernel", None) is not None
-        shortly(lambda: self._export(line), widgets)
+        self._shortly(lambda: self._export(line))
 
     def _export(self, line: str) -> None:
         args = parse_argstring(self.p44_export, line)

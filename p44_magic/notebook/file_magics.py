@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from ..errors import P44Error, P44UsageError
@@ -17,7 +17,7 @@ from ..request import HttpRequest
 from .cache_magics import with_cache_age
 from .cells import check_result_name
 from .export_magics import named
-from .short_errors import shortly
+from .owned_magics import OwnedMagics
 
 #: Options a request's ``# @p44`` line may give (the others belong to the cell or the run).
 PER_REQUEST = "--each --all-pages --max-pages --tables --path --meta --raw --no-presets --strict"
@@ -150,13 +150,9 @@ def _in_file(error: P44Error, block: HttpBlock, context: FileContext) -> P44Erro
 
 
 @magics_class
-class FileMagics(Magics):
+class FileMagics(OwnedMagics):
     """``%p44_run``; ``owner`` is the :class:`~p44_magic.notebook.magics.P44Magics` whose
     sessions and request runner it uses."""
-
-    def __init__(self, shell: Any, owner: Any) -> None:
-        super().__init__(shell=shell)
-        self.owner = owner
 
     @magic_arguments()
     @argument("file", help="The .http file.")
@@ -168,8 +164,7 @@ class FileMagics(Magics):
         """Run the requests of a .http file in order (or only the named ones): each
         ``# @name`` becomes a variable, each request's line is printed; ``# @p44 --all-pages``
         before a request gives it options."""
-        widgets = getattr(self.shell, "kernel", None) is not None
-        shortly(lambda: self._run(line), widgets)
+        self._shortly(lambda: self._run(line))
 
     def _run(self, line: str) -> None:
         args = parse_argstring(self.p44_run, line)

@@ -5,29 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from ..sessions import Sessions
-from .short_errors import shortly
+from .owned_magics import OwnedMagics
 from .text import status_text
 
 
 @magics_class
-class SessionMagics(Magics):
+class SessionMagics(OwnedMagics):
     """The session commands; ``owner`` is the :class:`~p44_magic.notebook.magics.P44Magics`
     whose sessions (and login form) they act on."""
-
-    def __init__(self, shell: Any, owner: Any) -> None:
-        super().__init__(shell=shell)
-        self.owner = owner
 
     @property
     def sessions(self) -> Sessions:
         return self.owner.sessions
-
-    def _shortly(self, run: Any) -> Any:
-        return shortly(run, getattr(self.shell, "kernel", None) is not None)
 
     @line_magic
     def p44_use(self, line: str) -> None:

@@ -7,12 +7,9 @@ import sys
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from p44_magic.cache.frames import MIN_ANSWER_BYTES, decode_frame, encode_frame
 from tests.servers import Reply, ScriptedServer, client_for, with_tokens
-
-pytest.importorskip("pyarrow")
 
 
 def mixed_frame() -> pd.DataFrame:

@@ -112,7 +112,8 @@ def test_the_timeline_draws_one_shipment():
 
 
 def test_the_interactive_map_is_folium_and_says_tiles_need_the_internet(capsys):
-    folium = pytest.importorskip("folium")  # the maps extra: in the dev extra too
+    import folium  # the maps extra, which the dev extra installs
+
     world = tracking_tables(located()).map(interactive=True)
     assert isinstance(world, folium.Map)
     kinds = [type(child).__name__ for child in world._children.values()]

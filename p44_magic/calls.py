@@ -102,7 +102,9 @@ def with_presets(request: HttpRequest, wanted: Wanted) -> Wanted:
 def single_value(
     session: Session, request: HttpRequest, wanted: Wanted, call: Call
 ) -> tuple[Any, Any]:
-    shape = frame_shape(wanted.record_path, wanted.meta, wanted.parse_dates, wanted.preset)
+    shape = ""  # how the answer is framed, for the cache's frames: only with a cache
+    if call.cache is not None:
+        shape = frame_shape(wanted.record_path, wanted.meta, wanted.parse_dates, wanted.preset)
     if wanted.kind == "frame" and (kept := session.cached_frame(request, call, shape)):
         call.note(*kept[1])  # a re-run of a large answer: its frame, as built the first time
         return kept[0], None

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from p44_magic.errors import P44UsageError
 from p44_magic.frames import frame_and_note, to_frame
-from p44_magic.frames.uniform import frame_from_json
+from p44_magic.frames.arrow_route import native_frame
+from p44_magic.frames.uniform import first_record, frame_from_json, shape_of
 from p44_magic.request import METHODS, HttpRequest, parse_request, substitute
 
 PROPERTY = settings(
@@ -286,6 +287,30 @@ def test_the_fast_frame_path_is_none_or_equals_the_general_path(answer, indent):
     json_equal_frames(fast, general)
 
 
+def native(raw: bytes, parse_dates: bool = True) -> pd.DataFrame | None:
+    """The native route (msgspec slices + pyarrow's JSON reader), at any size."""
+    first = first_record(raw)
+    if not isinstance(first, dict) or not first:
+        return None
+    return native_frame(raw, first, shape_of(first, top=True), parse_dates)
+
+
+@PROPERTY
+@given(answer=RECORDS, indent=st.sampled_from([None, 1]), parse_dates=st.booleans())
+@example(answer=[{"a": 2**70}], indent=None, parse_dates=True)
+@example(answer=[{"a": 1, "b": True}, {"a": 2}], indent=None, parse_dates=True)
+@example(answer=[{"a": {"b": 1}}, {"a": None}], indent=None, parse_dates=True)
+@example(answer=[{"a": None}, {"a": "2026-01-01"}], indent=None, parse_dates=True)
+@example(answer=[{"a": "x"}, {"a": "y", "z": 1}], indent=None, parse_dates=True)
+@example(answer=[{"a": [{"b": 1}]}, {"a": [{"c": 2}]}], indent=None, parse_dates=True)
+def test_the_native_route_is_none_or_equals_the_general_path(answer, indent, parse_dates):
+    raw = json.dumps(answer, indent=indent).encode()
+    ours = native(raw, parse_dates)
+    if ours is None:
+        return
+    json_equal_frames(ours, to_frame(json.loads(raw), parse_dates=parse_dates))
+
+
 # -- real shapes (issue 14): optional keys, mixed spellings, lists inside rows --------------
 
 SPELLINGS = [
@@ -337,3 +362,12 @@ def test_real_shapes_flatten_as_json_normalize_and_every_spelling_is_one_instant
             for text in theirs[column]
         ]
         assert list(parsed[column]) == expected
+
+
+@PROPERTY
+@given(events=real_events())
+def test_the_native_route_reads_real_shapes_as_the_general_path(events):
+    raw = json.dumps(events).encode()
+    ours = native(raw)
+    if ours is not None:
+        json_equal_frames(ours, to_frame(events))

@@ -2,6 +2,7 @@
 (``pandas.json_normalize`` semantics), the tracking answer as linked tables, and the builders
 they share. Pure functions of the answer; the calls layer hands them what it received."""
 
+from .body import Body
 from .columns import DEFAULT_TIMEZONE, in_timezone
 from .normalize import (
     NO_PRESET,
@@ -18,6 +19,7 @@ from .rows import Rows, name_taken, plain_rows
 from .tracking import TrackingTables, joined_tables, tracking_tables
 
 __all__ = [
+    "Body",
     "DEFAULT_TIMEZONE",
     "NO_PRESET",
     "Framed",

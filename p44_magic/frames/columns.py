@@ -10,31 +10,36 @@ import pandas as pd
 
 from ..gc_pause import gc_paused
 
-_ISO_8601 = re.compile(
+ISO_8601 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 )
 _OBJECT = np.dtype(object)
 MISSING = float("nan")  # what json_normalize puts where a record lacks a field
 
 
-def build_frame(columns: dict[str, list[Any]], rows: int, parse_dates: bool) -> pd.DataFrame:
+def build_frame(
+    columns: dict[str, Any], rows: int, parse_dates: bool, as_datetimes: Any = None
+) -> pd.DataFrame:
+    """The frame of named columns (lists, or pandas arrays from the native route, which gives
+    its own ``as_datetimes``), ISO 8601 text parsed to UTC datetimes when ``parse_dates``."""
+    as_datetimes = as_datetimes or list_as_datetimes
     with gc_paused():
         data = {
-            name: _as_datetimes(values) if parse_dates else values
+            name: as_datetimes(values) if parse_dates else values
             for name, values in columns.items()
         }
         return pd.DataFrame(data, index=pd.RangeIndex(rows))
 
 
-def _as_datetimes(values: list[Any]) -> Any:
+def list_as_datetimes(values: list[Any]) -> Any:
     """ISO 8601 strings → UTC-aware datetimes; any other column is returned unchanged."""
     head = next((v for v in values if v is not None and v is not MISSING), None)
-    if not isinstance(head, str) or not _ISO_8601.match(head):
+    if not isinstance(head, str) or not ISO_8601.match(head):
         return values
     step = max(1, len(values) // 64)
     for value in values[::step]:
         if value is not None and value is not MISSING:
-            if not isinstance(value, str) or not _ISO_8601.match(value):
+            if not isinstance(value, str) or not ISO_8601.match(value):
                 return values
     try:
         return pd.to_datetime(values, utc=True, format="ISO8601")
@@ -47,7 +52,7 @@ def maybe_datetime(series: pd.Series, parse_dates: bool) -> pd.Series:
     if not parse_dates or series.dtype.kind in "biufcmM":
         return series
     values = [None if isinstance(v, float) and v != v else v for v in series.tolist()]  # NaN
-    parsed = _as_datetimes(values)
+    parsed = list_as_datetimes(values)
     return series if isinstance(parsed, list) else pd.Series(parsed, index=series.index)
 
 

@@ -16,10 +16,12 @@ from typing import Any
 import pandas as pd
 
 from ..errors import P44UsageError, P44Warning
+from .arrow_route import json_frame
+from .body import Body, body_of
 from .columns import DEFAULT_TIMEZONE, MISSING, in_timezone, maybe_datetime
 from .records import PagedRows, records_to_frame
 from .rows import ABSENT, plain_walk
-from .uniform import MAX_NESTING, frame_from_json
+from .uniform import MAX_NESTING
 
 
 class AbsentKey(P44UsageError):
@@ -95,7 +97,7 @@ class Framed:
 
 
 def frame_answer(
-    raw: bytes,
+    raw: bytes | Body,
     decode: Callable[[bytes], Any],
     record_path: str | None = None,
     meta: Sequence[str] | str | None = None,
@@ -104,13 +106,16 @@ def frame_answer(
 ) -> Framed:
     """The frame of a raw answer: the same-shaped-records path straight from the bytes when it
     applies, else ``decode`` and the general path. Text and empty answers come back as they are.
+    A handed-over :class:`Body` may be released on the way (see :mod:`.body`).
     """
+    body = body_of(raw)
+    del raw
     try:
         if record_path is None and not meta:
-            frame = frame_from_json(raw, parse_dates)
+            frame = json_frame(body, parse_dates)
             if frame is not None:
                 return Framed(frame)
-        answer = decode(raw)
+        answer = decode(body.raw)
         if answer is None or isinstance(answer, str):
             return Framed(answer, answer=answer)
         frame, note = frame_and_note(answer, record_path, meta, parse_dates, preset)

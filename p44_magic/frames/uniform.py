@@ -134,7 +134,7 @@ def frame_from_json(raw: bytes, parse_dates: bool = True) -> pd.DataFrame | None
 
 
 def _frame_from_json(raw: bytes, parse_dates: bool) -> pd.DataFrame | None:
-    first = _first_record(raw)
+    first = first_record(raw)
     if not isinstance(first, dict) or not first:
         return None
     shape = shape_of(first, top=True)
@@ -185,7 +185,39 @@ def _struct_reader(shape: Shape) -> tuple[msgspec.json.Decoder, Callable[[list],
     return msgspec.json.Decoder(list[record_type]), _compile(source, "struct reader")
 
 
-def _first_record(raw: bytes) -> Any:
+@lru_cache(maxsize=64)
+def leaf_reader(shape: Shape, leaves: tuple[str, ...]) -> tuple[Callable, Callable]:
+    """A decoder of ``list[<shape>]`` that reads only the fields named in ``leaves`` (dotted;
+    every other field is skipped unparsed), and a reader of those into one list per leaf (no
+    row tuples). A record without one of those fields fails the decode (ValidationError)."""
+    wanted = set(leaves)
+    at_of = {name: at for name, _, at, nested in _nodes(shape) if nested is None}
+    counter = 0
+
+    def struct_for(level: Shape, prefix: str) -> type | None:
+        nonlocal counter
+        fields, rename = [], {}
+        for index, (key, nested) in enumerate(level):
+            name = f"{prefix}.{key}" if prefix else str(key)
+            kind = Any if name in wanted else None
+            if nested is not None:
+                kind = struct_for(nested, name)
+            if kind is not None:
+                fields.append((f"f{index}", kind))
+                rename[f"f{index}"] = key
+        if not fields:
+            return None
+        counter += 1
+        return msgspec.defstruct(f"Leaves{counter}", fields, rename=rename, gc=False)
+
+    record_type = struct_for(shape, "")
+    paths = ["r" + "".join(f".f{index}" for index in at_of[name]) for name in leaves]
+    columns = ", ".join(f"[{path} for r in records]" for path in paths)
+    source = ["def read_rows(records):", f"    return [{columns}]"]
+    return msgspec.json.Decoder(list[record_type]).decode, _compile(source, "leaf reader")
+
+
+def first_record(raw: bytes) -> Any:
     """Parse just the first element of a top-level array, if it is an object."""
     start = 0
     length = len(raw)

@@ -23,6 +23,7 @@ _JSON_START = re.compile(rb"\s*[\[{]")  # matched in place: no copy of a large b
 _JSON = msgspec.json.Decoder()  # fastest, and leanest in memory, of the JSON parsers measured
 _UNREAD = object()
 DOWNLOAD_PROGRESS_BYTES = 4_000_000  # smaller answers arrive too fast to need a bar
+SIZED_READ_BYTES = 1_000_000  # larger answers of known length are read into one buffer
 MB = 1 << 20
 INFO_ITEMS_SHOWN = 5  # infoMessages shown as notes; the rest are counted
 MAX_INFO_ITEMS_READ = 1_000  # infoMessages looked at, at most
@@ -167,12 +168,60 @@ def read_answer(
     max_bytes: int,
 ) -> httpx.Response:
     """Read the whole answer, reporting bytes received for a large one; an answer that decodes
-    to more than ``max_bytes`` (a gzip bomb, an endless stream) is cut off with a P44Error."""
+    to more than ``max_bytes`` (a gzip bomb, an endless stream) is cut off with a P44Error.
+
+    A large answer of known length is read into one buffer of that size, and comes back in a
+    new response that nothing else refers to: joining network reads would hold it twice at
+    once, and httpx's own response stays alive in a reference cycle (with its stream) until
+    the collector runs, so the frame builder could not let go of the bytes (see
+    :mod:`p44_magic.frames.body`)."""
     total = int(response.headers.get("Content-Length") or 0)
     plain = "content-encoding" not in response.headers
-    if plain and 0 < total <= max_bytes and (report is None or total < DOWNLOAD_PROGRESS_BYTES):
+    if plain and 0 < total <= max_bytes and total < SIZED_READ_BYTES:
         response.read()  # h11 holds the body to its Content-Length
         return response
+    shown = report if report is not None and total >= DOWNLOAD_PROGRESS_BYTES else None
+    if plain and 0 < total <= max_bytes:
+        content = _sized_read(response, total, shown)
+    else:
+        content = _chunked_read(response, total, shown, max_bytes)
+    headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=response.request,
+        extensions={k: v for k, v in response.extensions.items() if k != "network_stream"},
+    )
+
+
+def _sized_read(
+    response: httpx.Response, total: int, report: Callable[[int, int], None] | None
+) -> bytes:
+    """The body of announced length ``total``, read into one buffer (h11 refuses a body
+    longer or shorter than its Content-Length)."""
+    buffer = bytearray(total)
+    view = memoryview(buffer)
+    received = 0
+    for chunk in response.iter_raw():
+        end = received + len(chunk)
+        view[received:end] = chunk
+        received = end
+        if report is not None:
+            report(received, total)
+    with view[:received] as done:
+        content = bytes(done)
+    view.release()
+    return content
+
+
+def _chunked_read(
+    response: httpx.Response,
+    total: int,
+    report: Callable[[int, int], None] | None,
+    max_bytes: int,
+) -> bytes:
+    """A body of unknown (or encoded) length, decoded chunk by chunk up to ``max_bytes``."""
     chunks = []
     received = 0
     for chunk in decoded_chunks(response):
@@ -180,16 +229,9 @@ def read_answer(
         if received > max_bytes:
             raise too_large(max_bytes)
         chunks.append(chunk)
-        if report is not None and total >= DOWNLOAD_PROGRESS_BYTES:
+        if report is not None:
             report(response.num_bytes_downloaded, total)
-    headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=b"".join(chunks),
-        request=response.request,
-        extensions=response.extensions,
-    )
+    return b"".join(chunks)
 
 
 def decoded_chunks(response: httpx.Response) -> Iterator[bytes]:

@@ -28,6 +28,7 @@ from .call_state import Call
 from .endpoints import find_endpoint
 from .errors import P44Error, P44Interrupted, clean_failures
 from .frames import (
+    Body,
     Preset,
     frame_answer,
     frame_pages,
@@ -116,8 +117,11 @@ def single_value(
         call.note(*info_notes(body))
         return body, body
     status, content_type = response.status_code, response.headers.get("Content-Type", "")
+    body = Body(response.content)
+    if call.cache is None:
+        response = None  # nothing else holds the answer: its bytes go once decoded
     framed = frame_answer(
-        response.content,
+        body,
         lambda raw: decode_content(status, content_type, raw, strict=True),
         wanted.record_path,
         wanted.meta,
@@ -126,7 +130,7 @@ def single_value(
     )
     notes = [*info_notes(framed.answer), *([framed.note] if framed.note else [])]
     call.note(*notes)
-    if call.cache is not None:
+    if call.cache is not None and response is not None:
         try:
             call.cache.keep_frame(response, shape, session.cache_identity, framed.value, notes)
         except P44Error as error:

@@ -124,6 +124,7 @@ class Wanted:
     parse_dates: bool = True
     preset: Preset = NO_PRESET  # what of record_path / meta came from the catalogue
     json_required: bool = True  # False (--raw): an answer that is not JSON comes back as text
+    frames: str | None = None  # "pandas" or "polars"; None: the session's frames setting
 
 
 def record_answer(exchange: Exchange, response: httpx.Response, elapsed: float) -> None:

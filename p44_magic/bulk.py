@@ -34,12 +34,13 @@ from .fan_out import EachRun, run_each
 from .frames import (
     Rows,
     TrackingTables,
+    as_frames,
     frame_and_note,
-    in_timezone,
     joined_tables,
     name_taken,
     plain_rows,
     records_to_frame,
+    result_frames,
     tracking_tables,
 )
 from .frames.columns import maybe_datetime
@@ -64,7 +65,7 @@ class EachResult:
     name: str
     values: list[Any]
     frame: Any = None
-    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    failures: Any = field(default_factory=pd.DataFrame)  # a polars frame with frames="polars"
     answers: dict[Any, Any] = field(default_factory=dict)
     failure_kinds: list[str] = field(default_factory=list)  # "HTTP 404", "timeout", …
 
@@ -119,7 +120,11 @@ def failures_frame(name: str, failures: list[tuple[Any, P44Error]]) -> pd.DataFr
 
 
 def joined_frame(
-    name: str, values: list[Any], parts: dict[int, Any], parse_dates: bool = False
+    name: str,
+    values: list[Any],
+    parts: dict[int, Any],
+    parse_dates: bool = False,
+    frames: str = "pandas",
 ) -> pd.DataFrame:
     """Each value's rows joined in value order, with the value as a first column ``name``.
 
@@ -133,7 +138,7 @@ def joined_frame(
         names = [c for part in parts.values() if isinstance(part, pd.DataFrame) for c in part]
         return pd.DataFrame(columns=list(dict.fromkeys([name, *names])))
     if all(isinstance(parts[i], Rows) for i in kept):
-        return records_to_frame([row for i in kept for row in parts[i]], parse_dates)
+        return records_to_frame([row for i in kept for row in parts[i]], parse_dates, frames)
     frames = []
     for i in kept:
         part = parts[i]
@@ -151,7 +156,7 @@ def joined_frame(
 
 
 def all_failed(name: str, result: EachResult) -> P44Error:
-    first = result.failures["error"].iloc[0]
+    first = next(iter(result.failures["error"]))  # pandas or polars
     return P44Error(
         f"--each {name}: every one of the {len(result.values):,} requests failed: "
         f"{result.failure_counts()} (see {FAILURES_NAME}).\nFirst: {first}"
@@ -177,7 +182,8 @@ def run_each_call(
     check_uses(request, name, label)
     wanted = with_presets(request, wanted)
     parse_dates = wanted.parse_dates and wanted.kind == "frame"
-    wanted = replace(wanted, parse_dates=wanted.parse_dates and not parse_dates)
+    frames = wanted.frames or session.frames  # of the joined result; each value's is pandas
+    wanted = replace(wanted, parse_dates=wanted.parse_dates and not parse_dates, frames="pandas")
     call.progress = Progress(each=call.progress.each)  # no bars for one value's pages or bytes
 
     def send(value: Any) -> tuple[Any, Any]:
@@ -211,10 +217,10 @@ def run_each_call(
                 rows_of=rows_of,
             )
         except P44Interrupted as stop:
-            partial = _each_result(session, stop.partial, wanted, parse_dates)
+            partial = _each_result(session, stop.partial, wanted, parse_dates, frames)
             stop.partial, stop.failures = partial.frame, partial.failures
             raise
-    each = _each_result(session, run, wanted, parse_dates)
+    each = _each_result(session, run, wanted, parse_dates, frames)
     if run.fatal is not None:
         run.fatal.failures = each.failures  # this run's, for --each NAME=_p44_failures.NAME
         raise _ended(run.fatal, label, run)
@@ -273,16 +279,18 @@ def _each_rows(
     return frame, answer
 
 
-def _each_result(session: Session, run: EachRun, wanted: Wanted, parse_dates: bool) -> EachResult:
+def _each_result(
+    session: Session, run: EachRun, wanted: Wanted, parse_dates: bool, frames: str = "pandas"
+) -> EachResult:
     name, values, results = run.name, run.values, run.results
     failed = run.failures()
     answers = {values[i]: answer for i, (_, answer) in sorted(results.items())}
+    frame: Any = dict(answers)
     if wanted.kind == "frame":
-        frames = {i: value for i, (value, _) in results.items()}
-        frame = in_timezone(joined_frame(name, values, frames, parse_dates), session.timezone)
-    else:
-        frame = dict(answers)
-    return EachResult(
+        parts = {i: value for i, (value, _) in results.items()}
+        frame = joined_frame(name, values, parts, parse_dates, frames)
+        frame = result_frames(frame, frames, session.timezone)
+    each = EachResult(
         name,
         values,
         frame,
@@ -290,6 +298,7 @@ def _each_result(session: Session, run: EachRun, wanted: Wanted, parse_dates: bo
         answers,
         [failure_kind(error) for _, error in failed],
     )
+    return as_frames(each, frames) if wanted.kind == "frame" else each
 
 
 def each_tables(each: EachResult, parse_dates: bool, timezone: str | None) -> TrackingTables:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 import httpx
+import pandas as pd
 
 from .answers import (
     Result,
@@ -32,8 +33,8 @@ from .frames import (
     Preset,
     frame_answer,
     frame_pages,
-    in_timezone,
     page_collector,
+    result_frames,
 )
 from .pacing import stop_on
 from .paging import PagePlan, PageReader, all_pages
@@ -54,10 +55,12 @@ def running(call: Call) -> Iterator[Call]:
 @clean_failures
 def run(session: Session, request: HttpRequest, wanted: Wanted, call: Call) -> Result:
     """Send ``request`` as ``wanted`` says; the value, the call's exchange and its notes."""
+    wanted = replace(wanted, frames=wanted.frames or session.frames)
     with running(call):
         value, answer = value_of(session, request, with_presets(request, wanted), call)
     notes = list(dict.fromkeys(call.notes))  # each page may say the same
-    return Result(in_timezone(value, session.timezone), call.exchange, notes, answer)
+    value = result_frames(value, wanted.frames, session.timezone)
+    return Result(value, call.exchange, notes, answer)
 
 
 @clean_failures
@@ -127,10 +130,11 @@ def single_value(
         wanted.meta,
         wanted.parse_dates,
         wanted.preset,
+        wanted.frames or "pandas",
     )
     notes = [*info_notes(framed.answer), *([framed.note] if framed.note else [])]
     call.note(*notes)
-    if call.cache is not None and response is not None:
+    if call.cache is not None and response is not None and isinstance(framed.value, pd.DataFrame):
         try:
             call.cache.keep_frame(response, shape, session.cache_identity, framed.value, notes)
         except P44Error as error:
@@ -153,7 +157,13 @@ def paged_value(
 
     def framed_pages(joined: dict[str, Any]) -> Any:
         framed = frame_pages(
-            joined, collector, wanted.record_path, wanted.meta, wanted.parse_dates, wanted.preset
+            joined,
+            collector,
+            wanted.record_path,
+            wanted.meta,
+            wanted.parse_dates,
+            wanted.preset,
+            wanted.frames or "pandas",
         )
         call.note(framed.note)
         return framed.value

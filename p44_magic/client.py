@@ -13,23 +13,22 @@ the calling thread.
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
 
-from . import bulk, calls, settings
+from . import calls, settings
 from .answers import Exchange, Result
 from .auth import AuthStyle, Secret, TokenHolder
-from .bulk import EachResult, each_tables
-from .call_state import NO_PROGRESS, Call, EachCallback, PagesCallback, Progress
+from .call_state import NO_PROGRESS, Call, PagesCallback, Progress
 from .calls import AS_FRAME, Wanted
-from .each_values import each_values
-from .errors import P44Warning, clean_failures
-from .frames import TrackingTables, tracking_tables
+from .client_each import EachCalls, warned
+from .errors import clean_failures
+from .frames import TrackingTables, as_frames, tracking_tables
 from .replay import ReplaySession
 from .request import HttpRequest, request_of
 from .session import Session
@@ -42,7 +41,7 @@ def _of_session(name: str) -> Any:
     return property(lambda client: getattr(client.session, name))
 
 
-class P44Client:
+class P44Client(EachCalls):
     """A project44 API client: one session (base URL, credentials, token holder, connection
     pool) and the calls made over it.
 
@@ -178,37 +177,9 @@ class P44Client:
         finally:
             self._thread.exchange = call.exchange
 
-    @clean_failures
-    def call_each(
-        self,
-        request: HttpRequest,
-        name: str,
-        values: list[Any],
-        wanted: Wanted = AS_FRAME,
-        progress: Progress = NO_PROGRESS,
-        *,
-        namespace: Mapping[str, Any] | None = None,
-        strict: bool = False,
-        label: str | None = None,
-        call: Call | None = None,
-        cache: Any = None,
-    ) -> Result:
-        """``request`` once per value (see :func:`p44_magic.bulk.run_each_call`)."""
-        call = call or self._new_call(progress, cache)
-        try:
-            return bulk.run_each_call(
-                self.session,
-                request,
-                name,
-                values,
-                wanted,
-                call,
-                namespace=namespace,
-                strict=strict,
-                label=label,
-            )
-        finally:
-            self._thread.exchange = call.exchange
+    def _frames_of(self, frames: str | None) -> str:
+        """A call's ``frames=`` (checked), else the client's setting."""
+        return self.frames if frames is None else settings.checked("frames", frames)
 
     def _new_call(self, progress: Progress, cache: Any) -> Call:
         return Call(progress, cache=self.session.call_cache(cache))  # cache: else the setting
@@ -230,7 +201,7 @@ class P44Client:
         """Send one request (token, retries, redirects handled); 4xx/5xx raise P44HTTPError;
         ``cache`` as in :meth:`frame`."""
         request = request_of(method, path, params, json, headers, content)
-        return _warned(self.call(request, Wanted("response"), cache=cache))
+        return warned(self.call(request, Wanted("response"), cache=cache))
 
     @clean_failures
     def frame(
@@ -250,8 +221,10 @@ class P44Client:
         progress: PagesCallback | None = None,
         presets: bool = True,
         cache: Any = None,
+        frames: str | None = None,
     ) -> pd.DataFrame:
-        """Send a request and turn its JSON answer into a DataFrame (see :func:`to_frame`).
+        """Send a request and turn its JSON answer into a DataFrame (see :func:`to_frame`);
+        ``frames="polars"``: a polars DataFrame (else the client's ``frames`` setting).
 
         Typed as a DataFrame, which it is for every JSON answer; an empty answer (204) gives
         None and a non-JSON answer its text (:meth:`answer` suits such endpoints).
@@ -267,7 +240,8 @@ class P44Client:
         request = request_of(method, path, params, json, headers, content)
         meta = (meta,) if isinstance(meta, str) else tuple(meta or ())
         wanted = Wanted("frame", all_pages, max_pages, record_path, meta, presets, parse_dates)
-        return _warned(self.call(request, wanted, Progress(pages=progress), cache=cache))
+        wanted = replace(wanted, frames=self._frames_of(frames))
+        return warned(self.call(request, wanted, Progress(pages=progress), cache=cache))
 
     @clean_failures
     def answer(
@@ -284,7 +258,7 @@ class P44Client:
         """The parsed answer (JSON as Python objects, text when not JSON, None for no content);
         ``cache`` as in :meth:`frame`."""
         request = request_of(method, path, params, json, headers, content)
-        return _warned(self.call(request, Wanted("answer", json_required=False), cache=cache))
+        return warned(self.call(request, Wanted("answer", json_required=False), cache=cache))
 
     @clean_failures
     def tables(
@@ -298,13 +272,15 @@ class P44Client:
         *,
         parse_dates: bool = True,
         cache: Any = None,
+        frames: str | None = None,
     ) -> TrackingTables:
         """A tracking answer (history, eventhistory, positionhistory, tracking) as linked
         tables, as ``%p44 --tables`` gives it; timestamps in the client's ``timezone``;
         ``cache`` as in :meth:`frame`."""
         request = request_of(method, path, params, json, headers, content)
-        answer = _warned(self.call(request, Wanted("answer"), cache=cache))
-        return tracking_tables(answer, parse_dates, self.session.timezone)
+        answer = warned(self.call(request, Wanted("answer"), cache=cache))
+        tables = tracking_tables(answer, parse_dates, self.session.timezone)
+        return as_frames(tables, self._frames_of(frames))
 
     @clean_failures
     def all_pages(
@@ -332,59 +308,6 @@ class P44Client:
         request = request_of(method, path, params, json, headers, content)
         call = self._new_call(Progress(pages=progress), cache)
         try:
-            return _warned(calls.run_pages(self.session, request, call, max_pages, on_page))
+            return warned(calls.run_pages(self.session, request, call, max_pages, on_page))
         finally:
             self._thread.exchange = call.exchange
-
-    @clean_failures
-    def each(
-        self,
-        method: str,
-        path: str,
-        values: Any,
-        *,
-        name: str,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        content: str | bytes | None = None,
-        record_path: str | None = None,
-        meta: Sequence[str] | str | None = None,
-        all_pages: bool = False,
-        presets: bool = True,
-        parse_dates: bool = True,
-        tables: bool = False,
-        progress: EachCallback | None = None,
-        strict: bool = False,
-        cache: Any = None,
-    ) -> EachResult:
-        """One request per distinct value of ``values``, ``{{name}}`` in ``path``, ``json`` /
-        ``content`` and ``headers`` replaced by each; at most ``max_concurrency`` at once.
-
-        Returns an :class:`~p44_magic.bulk.EachResult`: ``.frame`` (every answer's rows in
-        the order of the values, the value first under ``name``; with ``tables`` the joined
-        :class:`~p44_magic.TrackingTables` of every tracking answer, as ``--each --tables``),
-        ``.failures`` (one row per value whose request failed; the others carry on) and
-        ``.answers`` (value → parsed answer). ``progress(done, total, rows, failures)`` is
-        called as requests finish. ``cache`` as in :meth:`frame`: with it, a run again (after
-        an interrupt, a failure, a restart) sends requests only for the values not yet kept.
-        """
-        request = request_of(method, path, params, json, headers, content)
-        distinct = each_values(values, name, self.session.max_each)
-        meta = (meta,) if isinstance(meta, str) else tuple(meta or ())
-        kind = "answer" if tables else "frame"
-        wanted = Wanted(kind, all_pages, None, record_path, meta, presets, parse_dates)
-        result = self.call_each(
-            request, name, distinct, wanted, Progress(each=progress), cache=cache
-        )
-        each = result.value
-        if tables:
-            each.frame = each_tables(each, parse_dates, self.session.timezone)
-        return _warned(result)
-
-
-def _warned(result: Result) -> Any:
-    """The value, with the notes given to a Python caller as P44Warnings."""
-    for note in result.notes:
-        warnings.warn(note, P44Warning, stacklevel=4)  # _warned, the call, clean_failures, caller
-    return result.value

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .errors import P44UsageError
 from .frames import TrackingTables
+from .frames.polars_frames import is_polars
 from .templates import json_of
 
 FORMATS = (".xlsx", ".csv", ".parquet")
@@ -67,18 +68,23 @@ def _check_installed(suffix: str) -> None:
 
 
 def _tables_of(data: Any, path: Path) -> dict[str, pd.DataFrame]:
-    """The tables to write, by name."""
+    """The tables to write, by name (polars frames as pandas: one writer for both)."""
     if isinstance(data, TrackingTables):
-        return dict(data)
+        return {name: _pandas(table) for name, table in data}
     frame = getattr(data, "frame", data)  # an --each result: its joined rows
     if isinstance(frame, TrackingTables):
-        return dict(frame)
+        return {name: _pandas(table) for name, table in frame}
+    frame = _pandas(frame)
     if not isinstance(frame, pd.DataFrame):
         raise P44UsageError(
             f"--save-as {path.name}: there is no table to save (got a {type(data).__name__}).",
             hint="Save a DataFrame or the linked tables of --tables.",
         )
     return {path.stem[:EXCEL_SHEET_NAME] or "data": frame}
+
+
+def _pandas(frame: Any) -> Any:
+    return frame.to_pandas() if is_polars(frame) else frame
 
 
 def _prepared(frame: pd.DataFrame, suffix: str, timezone: str | None) -> pd.DataFrame:

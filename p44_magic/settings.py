@@ -186,6 +186,22 @@ def cache_mode(name: str, value: Any) -> str:
     return one_of(name, value, CACHE_MODES, "cache mode")
 
 
+FRAMES = ("pandas", "polars")
+
+
+def frame_library(name: str, value: Any) -> str:
+    """``pandas`` or ``polars`` (which must be installed: the ``polars`` extra)."""
+    chosen = one_of(name, value, FRAMES, "frame library")
+    if chosen == "polars":
+        try:
+            import polars  # noqa: F401
+        except ImportError:
+            raise P44UsageError(
+                f"{name} = 'polars': polars is not installed; pip install 'p44_magic[polars]'."
+            ) from None
+    return chosen
+
+
 def path_text(name: str, value: Any) -> str:
     """A file path, or an empty string for the default place."""
     if not isinstance(value, str | os.PathLike):
@@ -264,6 +280,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Time zone of datetime columns: an IANA name "
         '("Europe/Berlin"), or None for naive UTC (which Excel takes).',
         allow_none=True,
+    ),
+    Setting(
+        "frames",
+        "pandas",
+        frame_library,
+        "What a DataFrame result is: pandas or polars (the polars extra).",
     ),
     Setting(
         "cache",

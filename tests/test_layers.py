@@ -22,6 +22,7 @@ RANKS = {
     "p44_magic.calls": 2,
     "p44_magic.bulk": 3,
     "p44_magic.client": 4,
+    "p44_magic.client_each": 4,
     "p44_magic.sessions": 5,
     "p44_magic.history": 5,
     "p44_magic.notebook": 6,

@@ -25,6 +25,7 @@ import pandas as pd
 from ..gc_pause import gc_paused
 from .body import Body, body_of
 from .columns import ISO_8601, build_frame, list_as_datetimes
+from .polars_frames import from_columns
 from .uniform import Shape, column_names, first_record, frame_from_json, leaf_reader, shape_of
 
 MIN_BYTES = 1 << 20  # below this the struct reader is as fast, and needs no pyarrow import
@@ -37,7 +38,9 @@ class _GiveUp(Exception):
     """The answer is not one the native route reads exactly."""
 
 
-def json_frame(body: bytes | Body, parse_dates: bool = True) -> pd.DataFrame | None:
+def json_frame(
+    body: bytes | Body, parse_dates: bool = True, frames: str = "pandas"
+) -> pd.DataFrame | None:
     """The frame of a JSON array of same-shaped records: the native route for a large one
     (which releases a handed-over :class:`Body` once decoded), the struct reader of
     :mod:`.uniform` for the rest; None for the general path."""
@@ -47,15 +50,15 @@ def json_frame(body: bytes | Body, parse_dates: bool = True) -> pd.DataFrame | N
             first = first_record(body.raw)
             if isinstance(first, dict) and first:
                 shape = shape_of(first, top=True)
-                frame = native_frame(body, first, shape, parse_dates)
+                frame = native_frame(body, first, shape, parse_dates, frames)
                 if frame is not None:
                     return frame
-        return frame_from_json(body.raw, parse_dates)
+        return frame_from_json(body.raw, parse_dates, frames)
 
 
 def native_frame(
-    body: bytes | Body, first: dict, shape: Shape, parse_dates: bool
-) -> pd.DataFrame | None:
+    body: bytes | Body, first: dict, shape: Shape, parse_dates: bool, frames: str = "pandas"
+) -> Any:
     """The frame of a JSON array whose first record is ``first`` (of ``shape``), or None when
     pyarrow is missing or the answer is not one this route reads exactly. The body is
     released (:meth:`Body.release`) once it is decoded and the route cannot give up any more."""
@@ -80,11 +83,20 @@ def native_frame(
         if type(error).__module__.startswith("pyarrow"):
             return None
         raise
+    if frames == "polars":
+        return _polars(table, columns, names, parse_dates)
     for name, column in zip(table.column_names, table.columns, strict=True):
         columns[name] = column.to_pandas()
     del table
     ordered = {name: columns.pop(name) for name in names}
     return build_frame(ordered, count, parse_dates, _as_datetimes)
+
+
+def _polars(table: Any, objects: dict[str, list], names: tuple, parse_dates: bool) -> Any:
+    """The polars frame: Arrow columns handed over as they are, object columns typed."""
+    columns: dict[str, Any] = dict(zip(table.column_names, table.columns, strict=True))
+    columns.update(objects)
+    return from_columns({name: columns[name] for name in names}, parse_dates)
 
 
 def _pinned(value: Any) -> bool:

@@ -18,7 +18,8 @@ import pandas as pd
 from ..errors import P44UsageError, P44Warning
 from .arrow_route import json_frame
 from .body import Body, body_of
-from .columns import DEFAULT_TIMEZONE, MISSING, in_timezone, maybe_datetime
+from .columns import DEFAULT_TIMEZONE, MISSING, maybe_datetime
+from .polars_frames import check_frames, from_columns, result_frames
 from .records import PagedRows, records_to_frame
 from .rows import ABSENT, plain_walk
 from .uniform import MAX_NESTING
@@ -51,6 +52,7 @@ def to_frame(
     meta: Sequence[str] | str | None = None,
     parse_dates: bool = True,
     timezone: str | None = DEFAULT_TIMEZONE,
+    frames: str = "pandas",
 ) -> pd.DataFrame:
     """Turn a parsed JSON answer into a DataFrame.
 
@@ -58,12 +60,14 @@ def to_frame(
     ``"shipment.routeInfo.stops"``); ``meta`` carries parent fields (``"shipment.id"``) onto every
     row as columns of the same dotted name. A hint about the choice made (several lists found) is
     given as a :class:`P44Warning`. Timestamps are UTC; ``timezone`` (an IANA name) shows them
-    in that zone, ``None`` as naive UTC datetimes (which Excel takes).
+    in that zone, ``None`` as naive UTC datetimes (which Excel takes). ``frames="polars"``
+    gives a polars DataFrame of the same content (``p44_magic[polars]``).
     """
-    frame, note = frame_and_note(answer, record_path, meta, parse_dates)
+    check_frames(frames)
+    frame, note = frame_and_note(answer, record_path, meta, parse_dates, frames=frames)
     if note:
         warnings.warn(note, P44Warning, stacklevel=2)
-    return in_timezone(frame, timezone)
+    return result_frames(frame, frames, timezone)
 
 
 def _too_deep() -> P44UsageError:
@@ -103,22 +107,24 @@ def frame_answer(
     meta: Sequence[str] | str | None = None,
     parse_dates: bool = True,
     preset: Preset = NO_PRESET,
+    frames: str = "pandas",
 ) -> Framed:
     """The frame of a raw answer: the same-shaped-records path straight from the bytes when it
-    applies, else ``decode`` and the general path. Text and empty answers come back as they are.
-    A handed-over :class:`Body` may be released on the way (see :mod:`.body`).
+    applies (a polars frame when ``frames`` says so), else ``decode`` and the general path
+    (pandas). Text and empty answers come back as they are. A handed-over :class:`Body` may
+    be released on the way (see :mod:`.body`).
     """
     body = body_of(raw)
     del raw
     try:
         if record_path is None and not meta:
-            frame = json_frame(body, parse_dates)
+            frame = json_frame(body, parse_dates, frames)
             if frame is not None:
                 return Framed(frame)
         answer = decode(body.raw)
         if answer is None or isinstance(answer, str):
             return Framed(answer, answer=answer)
-        frame, note = frame_and_note(answer, record_path, meta, parse_dates, preset)
+        frame, note = frame_and_note(answer, record_path, meta, parse_dates, preset, frames)
     except RecursionError:
         raise _too_deep() from None
     return Framed(frame, note, answer)
@@ -136,14 +142,15 @@ def frame_pages(
     meta: Sequence[str] | str | None = None,
     parse_dates: bool = True,
     preset: Preset = NO_PRESET,
+    frames: str = "pandas",
 ) -> Framed:
     """The frame of every page joined (see :mod:`p44_magic.paging`)."""
     if collector is not None:
-        return Framed(collector.frame(parse_dates))
+        return Framed(collector.frame(parse_dates, frames))
     rows = joined
     if record_path and not record_path.split(".")[0] == "results":
         rows = joined["results"]  # --path and --meta apply to each result row (lineItems, say)
-    return Framed(*frame_and_note(rows, record_path, meta, parse_dates, preset), joined)
+    return Framed(*frame_and_note(rows, record_path, meta, parse_dates, preset, frames), joined)
 
 
 def frame_and_note(
@@ -152,10 +159,11 @@ def frame_and_note(
     meta: Sequence[str] | str | None = None,
     parse_dates: bool = True,
     preset: Preset = NO_PRESET,
+    frames: str = "pandas",
 ) -> tuple[pd.DataFrame, str | None]:
     """:func:`to_frame`, with the note returned instead of warned."""
     try:
-        return _frame_and_note(answer, record_path, meta, parse_dates, preset)
+        return _frame_and_note(answer, record_path, meta, parse_dates, preset, frames)
     except RecursionError:
         raise _too_deep() from None
     except AbsentKey as absent:
@@ -168,6 +176,7 @@ def _frame_and_note(
     meta: Sequence[str] | str | None,
     parse_dates: bool,
     preset: Preset,
+    frames: str = "pandas",
 ) -> tuple[pd.DataFrame, str | None]:
     meta_paths = [meta] if isinstance(meta, str) else list(meta or [])
     parents = answer if isinstance(answer, list) and record_path else [answer]
@@ -192,17 +201,28 @@ def _frame_and_note(
                 meta_values.append(
                     [_meta_value(holder, parent, path, preset.meta) for path in meta_paths]
                 )
-    frame = records_to_frame(records, parse_dates=parse_dates)
+    frame = records_to_frame(records, parse_dates, frames)
+    added = {}
     for position, path in enumerate(meta_paths):
         if path in frame.columns and preset.meta:
             continue  # the rows' own field wins over a parent field nobody asked for
         if path in frame.columns:
             raise P44UsageError(f"--meta {path}: the rows already have a column named {path!r}.")
-        column = [values[position] for values in meta_values]
+        added[path] = [values[position] for values in meta_values]
+    return with_meta(frame, added, parse_dates), note
+
+
+def with_meta(frame: Any, added: dict[str, list], parse_dates: bool) -> Any:
+    """The frame with the parents' fields as columns after its own."""
+    if not added:
+        return frame
+    if not isinstance(frame, pd.DataFrame):  # polars
+        return frame.hstack(from_columns(added, parse_dates).get_columns())
+    for path, column in added.items():
         frame[path] = maybe_datetime(
             pd.Series(column, index=frame.index, dtype=object), parse_dates
         )
-    return frame, note
+    return frame
 
 
 def rows_with_holders(answer: Any, record_path: str) -> list[tuple[Any, Any]]:

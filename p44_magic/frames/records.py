@@ -11,11 +11,15 @@ import pandas as pd
 
 from ..gc_pause import gc_paused
 from .columns import MISSING, build_frame, holds_objects
+from .polars_frames import from_columns
 from .uniform import MAX_NESTING, Shape, TooDeep, columns_of, uniform_rows
 
 
-def records_to_frame(records: Iterable[Any], parse_dates: bool = True) -> pd.DataFrame:
-    """Flatten records column by column (dotted names, like ``json_normalize``) into one frame.
+def records_to_frame(
+    records: Iterable[Any], parse_dates: bool = True, frames: str = "pandas"
+) -> pd.DataFrame:
+    """Flatten records column by column (dotted names, like ``json_normalize``) into one frame
+    (polars, from the same columns, when ``frames`` says so).
 
     Same-shaped records (the usual answer) take the compiled reader of
     :mod:`p44_magic.frames.uniform`; anything else, :class:`ColumnBuilder`.
@@ -24,12 +28,20 @@ def records_to_frame(records: Iterable[Any], parse_dates: bool = True) -> pd.Dat
     shape, rows = uniform_rows(records)
     columns = columns_of(shape, rows) if shape else None
     if columns is not None:
-        frame = build_frame(columns, len(records), parse_dates)
-        if not holds_objects(frame, columns):
+        frame = _built(columns, len(records), parse_dates, frames)
+        if frame is not None:
             return frame
     builder = ColumnBuilder()
     builder.add(records)
-    return builder.frame(parse_dates)
+    return builder.frame(parse_dates, frames)
+
+
+def _built(columns: dict[str, Any], rows: int, parse_dates: bool, frames: str) -> Any:
+    """The frame of the columns, or None when one holds an object (to be flattened)."""
+    if frames == "polars":
+        return from_columns({name: list(values) for name, values in columns.items()}, parse_dates)
+    frame = build_frame(columns, rows, parse_dates)
+    return None if holds_objects(frame, columns) else frame
 
 
 class PagedRows:
@@ -45,7 +57,7 @@ class PagedRows:
     def add(self, page: int, records: list[Any]) -> None:
         self._pages[page] = (records, *uniform_rows(records))
 
-    def frame(self, parse_dates: bool = True) -> pd.DataFrame:
+    def frame(self, parse_dates: bool = True, frames: str = "pandas") -> pd.DataFrame:
         pages = [self._pages[number] for number in sorted(self._pages)]
         shapes = {shape for records, shape, _ in pages if records}
         if len(shapes) == 1 and None not in shapes:
@@ -53,10 +65,11 @@ class PagedRows:
                 rows = [row for _, _, page_rows in pages if page_rows for row in page_rows]
             columns = columns_of(shapes.pop(), rows)
             if columns is not None:
-                frame = build_frame(columns, len(rows), parse_dates)
-                if not holds_objects(frame, columns):
+                frame = _built(columns, len(rows), parse_dates, frames)
+                if frame is not None:
                     return frame
-        return records_to_frame([r for records, _, _ in pages for r in records], parse_dates)
+        records = [r for records, _, _ in pages for r in records]
+        return records_to_frame(records, parse_dates, frames)
 
 
 class ColumnBuilder:
@@ -120,9 +133,11 @@ class ColumnBuilder:
             column.extend([MISSING] * (row - len(column)))
         column.append(value)
 
-    def frame(self, parse_dates: bool = True) -> pd.DataFrame:
+    def frame(self, parse_dates: bool = True, frames: str = "pandas") -> pd.DataFrame:
         """The DataFrame, with ISO 8601 columns parsed when ``parse_dates``."""
         for column in self.columns.values():
             if len(column) != self.rows:
                 column.extend([MISSING] * (self.rows - len(column)))
+        if frames == "polars":
+            return from_columns(self.columns, parse_dates)
         return build_frame(self.columns, self.rows, parse_dates)

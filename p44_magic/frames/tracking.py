@@ -11,7 +11,7 @@ keep every value, joined with ", ". Pure: usable on any parsed answer without IP
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from html import escape
 from typing import Any
 
@@ -54,24 +54,34 @@ class TrackingTables:
         outline; ``interactive=True``: a folium map (``p44_magic[maps]``, tiles online)."""
         from ..plots import route_map
 
-        return route_map(self, interactive=interactive, title=title)
+        return route_map(self._in_pandas(), interactive=interactive, title=title)
 
     def timeline(self, shipment: str | None = None, tolerance: str = "30min") -> Any:
         """One shipment's stops as a matplotlib figure: plan, latest estimate, actual arrival
         and departure, the delay in hours, the current stop highlighted."""
         from ..plots import stop_timeline
 
-        return stop_timeline(self, shipment, tolerance)
+        return stop_timeline(self._in_pandas(), shipment, tolerance)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
 
+    def polars_tables(self, convert: Any) -> TrackingTables:
+        """The same tables as polars DataFrames (``convert``: one pandas frame to polars);
+        map() and timeline() draw from pandas, so they take the tables back through Arrow."""
+        return replace(self, **{name: convert(frame) for name, frame in self})
+
+    def _in_pandas(self) -> TrackingTables:
+        if isinstance(self.shipment, pd.DataFrame):
+            return self
+        return replace(self, **{name: frame.to_pandas() for name, frame in self})
+
     def _shipment_id(self) -> str:
-        ids = self.shipment.get("shipment_id")
-        if ids is None or not len(ids):
+        if "shipment_id" not in self.shipment.columns or not len(self.shipment):
             return "?"
+        ids = self.shipment["shipment_id"]
         more = f" and {len(ids) - 1:,} more" if len(ids) > 1 else ""
-        return f"{ids.iloc[0]}{more}"
+        return f"{next(iter(ids))}{more}"
 
     def __repr__(self) -> str:
         lines = [f"TrackingTables for shipment {self._shipment_id()}:"]

@@ -14,6 +14,7 @@ from ..bulk import EachResult, all_failed, check_uses, each_tables, each_values,
 from ..calls import Wanted
 from ..environments import base_url_for, check_base_url
 from ..errors import P44UsageError
+from ..frames import as_frames, polars_module
 from ..request import HttpRequest, check_request, lookup, substitute_request
 from .text import describe_request
 
@@ -47,7 +48,10 @@ def each_of(
 
 
 def wanted_of(args: Any, parse_dates: bool) -> Wanted:
-    """What the cell's options ask the call to return."""
+    """What the cell's options ask the call to return (``--polars`` needs polars: a short
+    error before anything is sent)."""
+    if args.polars:
+        polars_module()
     return Wanted(
         kind="answer" if args.raw or args.tables else "frame",
         all_pages=args.all_pages,
@@ -57,6 +61,7 @@ def wanted_of(args: Any, parse_dates: bool) -> Wanted:
         presets=not args.no_presets,
         parse_dates=parse_dates,
         json_required=not args.raw,
+        frames="polars" if args.polars else None,  # else the session's frames setting
     )
 
 
@@ -99,12 +104,13 @@ def dry_run_text(
 
 
 def each_joined(
-    each: EachResult, tables: bool, parse_dates: bool, timezone: str | None
+    each: EachResult, tables: bool, parse_dates: bool, timezone: str | None, frames: str
 ) -> EachResult:
     """``--each``'s result, with ``--tables`` the tracking tables joined; every value failed
     is an error (the failures table is the caller's to keep first)."""
     if tables:
         each.frame = each_tables(each, parse_dates, timezone)
+    as_frames(each, frames)
     if not len(each.answers) and len(each.failures):
         raise all_failed(each.name, each)
     return each

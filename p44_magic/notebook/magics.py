@@ -19,7 +19,7 @@ from ..call_state import Call, Progress
 from ..client import P44Client
 from ..endpoints import endpoints_frame
 from ..errors import P44Error, P44Interrupted, P44UsageError
-from ..frames import tracking_tables
+from ..frames import as_frames, tracking_tables
 from ..http_files import is_several, parse_http
 from ..request import HttpRequest, parse_request, parse_request_line, substitute_request
 from ..sessions import DEFAULT, Sessions, check_name, masked_id
@@ -183,6 +183,7 @@ class P44Magics(ResultLines, Magics):
     @argument("--max-pages", type=int, help="With --all-pages: fetch at most N pages.")
     @argument("--tables", action="store_true", help="A tracking answer as linked tables.")
     @argument("--no-presets", action="store_true", help="Ignore the catalogue's row presets.")
+    @argument("--polars", action="store_true", help="A polars DataFrame (p44_magic[polars]).")
     @argument(
         "--each",
         metavar="NAME=VARIABLE",
@@ -307,13 +308,16 @@ class P44Magics(ResultLines, Magics):
 
     def _value(self, value: Any, each: bool, args: Any) -> Any:
         """What the cell gives back: --each joined, --tables as tables, or the value."""
+        frames = "polars" if args.polars else self.frames
         if each:
             try:
-                return cells.each_joined(value, args.tables, self.parse_dates, self.timezone)
+                return cells.each_joined(
+                    value, args.tables, self.parse_dates, self.timezone, frames
+                )
             finally:
                 self.shell.user_ns[FAILURES_NAME] = value.failures  # this run's, whatever happened
         if args.tables:
-            return tracking_tables(value, self.parse_dates, self.timezone)
+            return as_frames(tracking_tables(value, self.parse_dates, self.timezone), frames)
         return cells.shown(value, raw=args.raw)
 
     def _dry_run(self, url_for: Any, request: HttpRequest, args: Any) -> None:

@@ -75,8 +75,9 @@ def variants(events):
 
 
 @pytest.mark.parametrize(
-    "name", ["extra key", "null object", "missing object", "true/false gap", "int then float"]
-    + ["object after null", "not an object"]
+    "name",
+    ["extra key", "null object", "missing object", "true/false gap", "int then float"]
+    + ["object after null", "not an object"],
 )
 def test_answers_it_cannot_read_exactly_are_given_up(events, name):
     answer = variants(events)[name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 
@@ -66,24 +67,52 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def scale(sizes: tuple[int, ...] = (100_000, 200_000, 400_000)) -> int:
-    """Time and peak memory of one large answer into a DataFrame, at growing sizes."""
+SCALE_ROWS = (100_000, 200_000, 500_000, 1_000_000)
+FLAT_TIME = 1.15  # the 1,000,000-row fetch within 1.15x ten times the 100,000-row one
+MEMORY_PER_JSON = 2.5  # peak memory growth at most 2.5x the JSON answer's size
+
+
+def scale(sizes: tuple[int, ...] = SCALE_ROWS, repeats: int = 3) -> int:
+    """Time (median of ``repeats`` after a warm-up) and peak memory growth (resident set, a
+    fresh process: see :mod:`benchmarks.memory`) of one large answer into a DataFrame."""
     from p44_magic import P44Client
 
+    from .memory import peak_growth_mb
     from .server import CLIENT_ID, CLIENT_SECRET
-    from .workloads import peak_memory
 
-    print("rows      MB answer   p44 time   p44 peak memory")
+    print("rows        JSON answer   time     per 100k rows   peak memory growth")
+    times: dict[int, float] = {}
+    worst = 0.0
     for rows in sizes:
         with BenchServer(small=1, large=rows, page_rows=1) as server:
-            with P44Client(CLIENT_ID, CLIENT_SECRET, base_url=server.base_url, timeout=300) as p44:
+            with P44Client(CLIENT_ID, CLIENT_SECRET, base_url=server.base_url, timeout=600) as p44:
                 p44.frame("GET", "/bench/large")  # warm up
-                started = time.perf_counter()
-                frame = p44.frame("GET", "/bench/large")
-                took = time.perf_counter() - started
-                del frame
-                peak = peak_memory(lambda: p44.frame("GET", "/bench/large"))
-            print(f"{rows:>7,}   {server.large_bytes / 1e6:9.0f}   {took:7.2f} s   {peak:9.0f} MB")
+                runs = []
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    p44.frame("GET", "/bench/large")
+                    runs.append(time.perf_counter() - started)
+            growth = peak_growth_mb("p44", server.base_url)
+        times[rows] = statistics.median(runs)
+        json_mb = server.large_bytes / 1e6
+        worst = max(worst, growth / json_mb)
+        per_row = times[rows] / rows * 100_000
+        print(
+            f"{rows:>9,}   {json_mb:8,.0f} MB   {times[rows]:6.2f} s   {per_row:8.3f} s   "
+            f"{growth:8,.0f} MB = {growth / json_mb:.2f}x JSON"
+        )
+    if 100_000 in times and 1_000_000 in times:
+        flat = times[1_000_000] / (10 * times[100_000])
+        verdict = "met" if flat <= FLAT_TIME else "MISSED"
+        print(
+            f"time per row: 1,000,000 rows took {flat:.2f}x ten times 100,000  "
+            f"target <= {FLAT_TIME:.2f}  {verdict}"
+        )
+    verdict = "met" if worst <= MEMORY_PER_JSON else "MISSED"
+    print(
+        f"peak memory growth: at most {worst:.2f}x the JSON size  "
+        f"target <= {MEMORY_PER_JSON:.2f}  {verdict}"
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ import multiprocessing
 import random
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,14 +22,28 @@ TIMESTAMP_COLUMNS = ("dateTime", "plannedDateTime", "receivedDateTime")
 
 
 def make_records(count: int, seed: int = 44) -> list[dict[str, Any]]:
-    """Nested records shaped like project44 tracking events (~400 bytes of JSON each)."""
+    """Nested records shaped like project44 tracking events (~500 bytes of JSON each)."""
+    return list(iter_records(count, seed))
+
+
+def records_json(count: int, seed: int = 44, chunk: int = 50_000) -> bytes:
+    """``json.dumps(make_records(count, seed))``, made a chunk of records at a time (a million
+    records as dicts would take gigabytes of the server's memory)."""
+    records = iter_records(count, seed)
+    parts = []
+    for start in range(0, count, chunk):
+        batch = [next(records) for _ in range(min(chunk, count - start))]
+        parts.append(json.dumps(batch).encode()[1:-1])
+    return b"[" + b", ".join(parts) + b"]"
+
+
+def iter_records(count: int, seed: int = 44) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
     base = 1_790_000_000
-    records = []
     for n in range(count):
         city, country = CITIES[n % len(CITIES)]
         stamp = base + n * 60
-        records.append(
+        yield (
             {
                 "id": f"evt-{n:08d}",
                 "type": EVENT_TYPES[n % len(EVENT_TYPES)],
@@ -51,7 +66,6 @@ def make_records(count: int, seed: int = 44) -> list[dict[str, Any]]:
                 "weight": {"value": rng.randint(100, 30_000), "unit": "KG"},
             }
         )
-    return records
 
 
 def _iso(epoch: int) -> str:
@@ -103,7 +117,7 @@ class BenchServer:
 def _serve(pipe: Any, sizes: dict[str, Any]) -> None:
     """The child process: build the answers once, then serve until terminated."""
     small = json.dumps(make_records(sizes["small"])).encode()
-    large = json.dumps(make_records(sizes["large"])).encode() if sizes["large"] else b"[]"
+    large = records_json(sizes["large"])
     rows = make_records(sizes["page_rows"], seed=7)
     positions = make_records(8, seed=3)  # one shipment's positions; every shipment has these
     latency = sizes["latency"]

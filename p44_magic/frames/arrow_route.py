@@ -72,6 +72,8 @@ def native_frame(
     names = column_names(shape)
     leaves = dict(_leaves(first))
     objects = tuple(name for name in names if not _pinned(leaves[name]))
+    if frames == "polars":  # lists of objects become JSON text: from Arrow's parse, in Rust
+        objects = tuple(name for name in objects if not _objects_list(leaves[name]))
     try:
         columns = _object_columns(body.raw, shape, objects)
         if any(dict in set(map(type, values)) for values in columns.values()):
@@ -93,10 +95,15 @@ def native_frame(
 
 
 def _polars(table: Any, objects: dict[str, list], names: tuple, parse_dates: bool) -> Any:
-    """The polars frame: Arrow columns handed over as they are, object columns typed."""
+    """The polars frame: Arrow columns handed over as they are (lists of objects as their
+    JSON text), object columns typed."""
     columns: dict[str, Any] = dict(zip(table.column_names, table.columns, strict=True))
     columns.update(objects)
     return from_columns({name: columns[name] for name in names}, parse_dates)
+
+
+def _objects_list(value: Any) -> bool:
+    return type(value) is list and bool(value) and all(type(item) is dict for item in value)
 
 
 def _pinned(value: Any) -> bool:
@@ -207,7 +214,28 @@ def _checked(table: Any, names: set[str], objects: tuple[str, ...]) -> Any:
     for column in table.columns:
         if pa.types.is_boolean(column.type) and column.null_count:
             raise _GiveUp  # null and missing differ there (None / NaN), and Arrow has only null
+        if pa.types.is_list(column.type) and not _plain_objects(column):
+            raise _GiveUp  # a list of objects Arrow cannot give back as it was written
     return table
+
+
+def _plain_objects(column: Any) -> bool:
+    """A list of objects whose fields are plain values, none missing (Arrow fills a field an
+    object lacks with null, so a null could be either): its JSON text is exact."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type.value_type
+    if not pa.types.is_struct(kind):
+        return False
+    items = pc.list_flatten(column)
+    for index in range(kind.num_fields):
+        field = kind.field(index)
+        if pa.types.is_nested(field.type) or pa.types.is_null(field.type):
+            return False
+        if pc.struct_field(items, [index]).null_count:
+            return False
+    return True
 
 
 def _object_columns(raw: bytes, shape: Shape, objects: tuple[str, ...]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ into polars column by column by :func:`from_pandas` (numpy and lists: no pyarrow
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -70,6 +71,8 @@ def from_columns(
 def _series(pl: Any, name: str, values: Any, parse_dates: bool) -> Any:
     if not isinstance(values, list):  # an Arrow array of the native route
         column = pl.Series(name, values)
+        if isinstance(column.dtype, pl.List):  # of objects: their JSON text
+            return _list_texts(pl, column)
         if parse_dates and column.dtype == pl.String:
             return _text_dates(pl, column)
         return column
@@ -112,7 +115,9 @@ def _text(value: Any) -> str | None:
 def _lists(pl: Any, name: str, values: list, kinds: set[type]) -> Any:
     """Lists of scalars of one kind as a ``List``; anything else as JSON text."""
     if kinds == {list}:
-        items = {type(item) for value in values if value for item in value} - {_NONE}
+        items = set(map(type, itertools.chain.from_iterable(filter(None, values)))) - {_NONE}
+        if dict in items:
+            return _json_texts(pl, name, values)
         if len(items) == 1 and items <= set(_SCALARS):
             inner = {str: pl.String, int: pl.Int64, float: pl.Float64, bool: pl.Boolean}
             try:
@@ -122,6 +127,22 @@ def _lists(pl: Any, name: str, values: list, kinds: set[type]) -> Any:
         if not items:
             return pl.Series(name, values, dtype=pl.List(pl.Null))
     return pl.Series(name, [_text(v) for v in values], dtype=pl.String)
+
+
+def _list_texts(pl: Any, column: Any) -> Any:
+    """A polars List(Struct) column as each row's JSON text (null stays null)."""
+    wrapped = pl.DataFrame({"v": column}).select(pl.struct("v").struct.json_encode())
+    texts = wrapped.to_series().str.slice(5)  # {"v": … }
+    texts = texts.str.strip_suffix("}")
+    return texts.replace("null", None).alias(column.name)
+
+
+def _json_texts(pl: Any, name: str, values: list) -> Any:
+    """Each value as its JSON text (a list of objects, the usual case: kept lean, it is
+    the one column of a large answer read value by value)."""
+    encode = msgspec.json.encode
+    texts = [None if value is None else encode(value).decode() for value in values]
+    return pl.Series(name, texts, dtype=pl.String)
 
 
 def _text_dates(pl: Any, column: Any, values: list | None = None) -> Any:

@@ -196,3 +196,14 @@ def test_without_polars_one_line_names_the_extra(tmp_path):
     assert lines[0].startswith("P44UsageError")
     shown_error = [line for line in shown.stderr.splitlines() if line.strip()]
     assert len(shown_error) == 1 and "p44_magic[polars]" in shown_error[0], shown.stderr
+
+
+def test_lists_of_objects_with_a_missing_field_keep_their_text():
+    """Arrow would fill the missing field with null; the route gives up for another path."""
+    records = make_records(3_000)
+    records[5]["identifiers"] = [{"type": "BILL_OF_LADING"}]
+    records[6]["identifiers"] = [{"type": "X", "value": None}]
+    ours = json_frame(json.dumps(records).encode(), True, "polars")
+    assert json.loads(ours["identifiers"][5]) == [{"type": "BILL_OF_LADING"}]
+    assert json.loads(ours["identifiers"][6]) == [{"type": "X", "value": None}]
+    same_content(ours, to_frame(records))

@@ -27,6 +27,7 @@ from .errors import (
 from .export import save
 from .frames import TrackingTables, to_frame, tracking_tables
 from .history import history
+from .jobs import JobProgress, P44Job
 from .request import HttpRequest, parse_request
 from .sessions import session, sessions
 
@@ -37,12 +38,14 @@ __all__ = [
     "Endpoint",
     "Exchange",
     "HttpRequest",
+    "JobProgress",
     "P44AuthError",
     "P44Client",
     "P44ConnectionError",
     "P44Error",
     "P44HTTPError",
     "P44Interrupted",
+    "P44Job",
     "P44PagingError",
     "P44TimeoutError",
     "P44UsageError",

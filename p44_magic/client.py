@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,10 @@ from .auth import AuthStyle, Secret, TokenHolder
 from .call_state import NO_PROGRESS, Call, PagesCallback, Progress
 from .calls import AS_FRAME, Wanted
 from .client_each import EachCalls, warned
+from .client_jobs import JobCalls, frame_wanted
 from .errors import clean_failures
 from .frames import TrackingTables, as_frames, tracking_tables
+from .jobs import P44Job, cancel_all
 from .replay import ReplaySession
 from .request import HttpRequest, request_of
 from .session import Session
@@ -41,7 +42,7 @@ def _of_session(name: str) -> Any:
     return property(lambda client: getattr(client.session, name))
 
 
-class P44Client(EachCalls):
+class P44Client(EachCalls, JobCalls):
     """A project44 API client: one session (base URL, credentials, token holder, connection
     pool) and the calls made over it.
 
@@ -77,6 +78,7 @@ class P44Client(EachCalls):
         )
         self._thread = threading.local()  # the calling thread's last exchange
         self.file_variables: dict[str, str] = {}  # an environment file's, for .http requests
+        self.jobs: list[P44Job] = []  # started in the background; closing cancels them
 
     @classmethod
     def replay(cls, path: str | Path, *, name: str | None = None, **values: Any) -> P44Client:
@@ -87,6 +89,7 @@ class P44Client(EachCalls):
         client.session = ReplaySession(path, name, **values)
         client._thread = threading.local()
         client.file_variables = {}
+        client.jobs = []
         return client
 
     def __getattr__(self, name: str) -> Any:
@@ -136,7 +139,9 @@ class P44Client(EachCalls):
         self.close()
 
     def close(self) -> None:
-        """Forget token and secret and close the connection pool."""
+        """Cancel this client's background jobs, forget token and secret and close the
+        connection pool."""
+        cancel_all(self.jobs, wait=self.session.timeout)
         self.session.close()
 
     def status(self) -> dict[str, Any]:
@@ -238,9 +243,9 @@ class P44Client(EachCalls):
         more time-stamped snapshot) or ``"offline"`` (only the cache answers; nothing is sent).
         """
         request = request_of(method, path, params, json, headers, content)
-        meta = (meta,) if isinstance(meta, str) else tuple(meta or ())
-        wanted = Wanted("frame", all_pages, max_pages, record_path, meta, presets, parse_dates)
-        wanted = replace(wanted, frames=self._frames_of(frames))
+        wanted = frame_wanted(
+            record_path, meta, all_pages, max_pages, presets, parse_dates, self._frames_of(frames)
+        )
         return warned(self.call(request, wanted, Progress(pages=progress), cache=cache))
 
     @clean_failures

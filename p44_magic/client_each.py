@@ -92,17 +92,33 @@ class EachCalls:
         """
         request = request_of(method, path, params, json, headers, content)
         distinct = each_values(values, name, self.session.max_each)
-        meta = (meta,) if isinstance(meta, str) else tuple(meta or ())
-        kind = "answer" if tables else "frame"
-        wanted = Wanted(kind, all_pages, None, record_path, meta, presets, parse_dates)
+        wanted = each_wanted(record_path, meta, all_pages, presets, parse_dates, tables)
         result = self.call_each(
-            request, name, distinct, wanted, Progress(each=progress), cache=cache
+            request, name, distinct, wanted, Progress(each=progress), cache=cache, strict=strict
         )
+        return warned(self._each_done(result, tables, parse_dates, frames))
+
+    def _each_done(self, result: Result, tables: bool, parse_dates: bool, frames: Any) -> Result:
+        """The result with ``--tables``' joined tables and the frames asked for."""
         each = result.value
         if tables:
             each.frame = each_tables(each, parse_dates, self.session.timezone)
         as_frames(each, self._frames_of(frames))
-        return warned(result)
+        return result
+
+
+def each_wanted(
+    record_path: str | None,
+    meta: Sequence[str] | str | None,
+    all_pages: bool,
+    presets: bool,
+    parse_dates: bool,
+    tables: bool,
+) -> Wanted:
+    """What each value's call returns, from :meth:`EachCalls.each`'s keywords."""
+    meta = (meta,) if isinstance(meta, str) else tuple(meta or ())
+    kind = "answer" if tables else "frame"
+    return Wanted(kind, all_pages, None, record_path, meta, presets, parse_dates)
 
 
 def warned(result: Result) -> Any:

@@ -36,19 +36,27 @@ class Workers:
         return self._pool.submit(bound, *args)
 
     def result_of(self, future: Future) -> Any:
-        """``future.result()``; a KeyboardInterrupt as soon as the main thread is interrupted."""
+        """``future.result()``; a KeyboardInterrupt as soon as the main thread is interrupted
+        (or the call this one is part of is stopped: a cancelled background job)."""
         while not wait([future], timeout=WAKE_EVERY).done:
-            self._interrupt.check()
-        self._interrupt.check()
+            self._check()
+        self._check()
         return future.result()
 
     def first_done(self, futures: Collection[Future]) -> set[Future]:
         """The futures that are done, once at least one is (or a KeyboardInterrupt)."""
         while True:
             done, _ = wait(futures, timeout=WAKE_EVERY, return_when=FIRST_COMPLETED)
-            self._interrupt.check()
+            self._check()
             if done:
                 return done
+
+    def _check(self) -> None:
+        """An interrupt of the main thread, or a stop of the enclosing call, ends the waiting
+        here as an interrupt: the caller keeps the rows so far."""
+        self._interrupt.check()
+        if self.stop.is_set():
+            raise KeyboardInterrupt
 
     def __enter__(self) -> Workers:
         self._interrupt.__enter__()

@@ -86,14 +86,20 @@ def _series(pl: Any, name: str, values: Any, parse_dates: bool) -> Any:
         return _text_dates(pl, column, values) if parse_dates else column
     if kinds <= {bool}:
         return pl.Series(name, values, dtype=pl.Boolean)
-    if kinds <= {int}:
-        try:
-            return pl.Series(name, values, dtype=pl.Int64)
-        except (OverflowError, TypeError, ValueError):
-            return pl.Series(name, [_text(v) for v in values], dtype=pl.String)
     if kinds <= {int, float}:
-        return pl.Series(name, values, dtype=pl.Float64, strict=False)
+        return _numbers(pl, name, values, kinds)
     return pl.Series(name, [_text(v) for v in values], dtype=pl.String)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _numbers(pl: Any, name: str, values: list, kinds: set[type]) -> Any:
+    """Int64, or Float64 when floats are among them; an integer beyond 64 bits keeps the
+    column as text (pandas keeps such a column as Python objects)."""
+    if any(type(v) is int and not _INT64[0] <= v <= _INT64[1] for v in values):
+        return pl.Series(name, [_text(v) for v in values], dtype=pl.String)
+    return pl.Series(name, values, dtype=pl.Int64 if kinds == {int} else pl.Float64, strict=False)
 
 
 def _without_nan(values: list) -> tuple[list, set[type]]:

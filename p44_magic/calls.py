@@ -188,14 +188,27 @@ def pages(
     endpoint = find_endpoint(request.method, request.target)
     plan = PagePlan.of(session.url_for(request.target), None, endpoint and endpoint.paging)
 
-    def fetch(page: int) -> httpx.Response:
+    def fetch(page: int) -> tuple[httpx.Response, Call]:
+        """A page's answer, and its own exchange: the call's is the last page read, not a
+        page sent with page 1 that turned out not to exist."""
         target = str(plan.base.copy_with(params=plan.query_for(page)))
-        return session.send(replace(request, target=target), call, idempotent=True, download=False)
+        own = replace(call, exchange=None, attempts=0)  # the same stop, progress and notes
+        try:
+            sent = replace(request, target=target)
+            return session.send(sent, own, idempotent=True, download=False), own
+        except P44Error:
+            call.exchange, call.attempts = own.exchange, own.attempts
+            raise
+
+    def decode(fetched: tuple[httpx.Response, Call]) -> Any:
+        response, own = fetched
+        call.exchange, call.attempts = own.exchange, own.attempts
+        return _noted(call, decode_body(response, strict=True))
 
     return all_pages(
         plan,
         fetch,
-        PageReader(lambda response: _noted(call, decode_body(response, strict=True)), on_page),
+        PageReader(decode, on_page),
         max_pages=max_pages,
         page_limit=session.max_pages,
         max_concurrency=max_concurrency or session.max_concurrency,

@@ -35,6 +35,7 @@ class PagePlan:
     query: httpx.QueryParams
     first_page: int
     size_key: str
+    size_named: bool = False  # the request names its page size: pages are known in advance
 
     @classmethod
     def of(
@@ -52,10 +53,11 @@ class PagePlan:
                 f"--all-pages: page={query.get('page')!r} is not a page number (1, 2, …).",
                 hint="Pages start at 1.",
             )
-        if default_size_key and "pageSize" not in query and "size" not in query:
+        named = "pageSize" in query or "size" in query
+        if default_size_key and not named:
             query = query.set(default_size_key, str(DEFAULT_PAGE_SIZE))
         size_key = "size" if "size" in query and "pageSize" not in query else "pageSize"
-        return cls(url.copy_with(query=None), query, first_page, size_key)
+        return cls(url.copy_with(query=None), query, first_page, size_key, named)
 
     def query_for(self, page: int) -> httpx.QueryParams:
         return self.query.set("page", str(page))
@@ -118,26 +120,21 @@ def all_pages(
     """Every page joined in page order: ``{paginationInfo: {…, pagesFetched}, results}``.
 
     ``max_pages`` (the user's --max-pages) fetches only the first pages; without it, a search
-    of more than ``page_limit`` pages is refused before page 2 is sent. Pages are handed to
-    the workers ``max_concurrency`` at a time, never all at once (``total`` is the server's)."""
+    of more than ``page_limit`` pages is refused once page 1 is read (only the pages sent with
+    it, at most ``max_concurrency - 1``, went out). Pages are handed to the workers
+    ``max_concurrency`` at a time, never all at once (``total`` is the server's)."""
     first_page = plan.first_page
-    first = reader.read(first_page, fetch(first_page))
-    info = first.get("paginationInfo") or {}
-    total = _int_or_none(info.get("total") if isinstance(info, dict) else None)
-    if total is None:
-        raise P44PagingError(
-            "--all-pages: the answer has no paginationInfo.total, so the page count is unknown."
-        )
-    size = plan.page_size(info, len(first["results"]))
-    last_page = _last_page(first_page, total, size, max_pages, page_limit)
-    pages = range(first_page + 1, last_page + 1)
-    if progress:
-        progress(1, len(pages) + 1, reader.rows)
     try:
         with Workers(max_concurrency) as pool:
-            ahead: dict[int, Future] = {}  # a few pages ahead of the reading, never all of them
-            upcoming = iter(pages)
-            for page in pages:
+            early = _sent_with_page_one(plan, pool, fetch, max_concurrency, max_pages, page_limit)
+            first = reader.read(first_page, fetch(first_page))
+            info, total, size, last_page = _plan_from(plan, first, max_pages, page_limit)
+            pages = range(first_page + 1, last_page + 1)
+            if progress:
+                progress(1, len(pages) + 1, reader.rows)
+            ahead = {page: future for page, future in early.items() if page <= last_page}
+            upcoming = iter(page for page in pages if page not in ahead)
+            for page in pages:  # a few pages ahead of the reading, never all of them
                 while (
                     len(ahead) < 2 * max_concurrency and (nxt := next(upcoming, None)) is not None
                 ):
@@ -146,6 +143,8 @@ def all_pages(
                 if progress:
                     progress(len(reader.results), len(pages) + 1, reader.rows)
     except KeyboardInterrupt:
+        if not reader.results:
+            raise
         partial = _joined(info, reader)
         raise P44Interrupted(len(reader.results), len(pages) + 1, partial) from None
     joined = _joined(info, reader)
@@ -157,6 +156,37 @@ def all_pages(
             hint="The data changed while paging, or the server pages differently: run again.",
         )
     return joined
+
+
+def _sent_with_page_one(
+    plan: PagePlan,
+    pool: Workers,
+    fetch: Callable[[int], Any],
+    max_concurrency: int,
+    max_pages: int | None,
+    page_limit: int,
+) -> dict[int, Future]:
+    """When the request names its page size, the next pages go out with page 1 (one round
+    trip less; at most ``max_concurrency - 1`` requests wasted when there is one page)."""
+    if not plan.size_named:
+        return {}
+    count = min(max_concurrency, max_pages or page_limit, page_limit) - 1
+    first = plan.first_page
+    return {page: pool.submit(fetch, page) for page in range(first + 1, first + 1 + count)}
+
+
+def _plan_from(
+    plan: PagePlan, first: dict[str, Any], max_pages: int | None, page_limit: int
+) -> tuple[dict[str, Any], int, int, int]:
+    """Page 1's paginationInfo, its total, the page size and the last page to fetch."""
+    info = first.get("paginationInfo") or {}
+    total = _int_or_none(info.get("total") if isinstance(info, dict) else None)
+    if total is None:
+        raise P44PagingError(
+            "--all-pages: the answer has no paginationInfo.total, so the page count is unknown."
+        )
+    size = plan.page_size(info, len(first["results"]))
+    return info, total, size, _last_page(plan.first_page, total, size, max_pages, page_limit)
 
 
 def _joined(info: dict[str, Any], reader: PageReader[Any]) -> dict[str, Any]:

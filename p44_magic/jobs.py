@@ -99,6 +99,9 @@ class P44Job:
         except P44Error as error:
             self._error = error
         except BaseException as error:  # noqa: BLE001 - kept for result(), never shown whole
+            if self._cancelled:  # the interpreter closing refused its next request: no fault
+                self._error = P44Interrupted(self._progress.done, self._progress.total)
+                return
             self._error = P44Error(
                 f"The background job failed unexpectedly ({type(error).__name__}).",
                 hint="Run the cell without --bg to see where.",
@@ -221,7 +224,11 @@ def cancel_all(jobs: Any = None, wait: float = 0.0) -> None:
         job.wait(max(0.0, deadline - time.monotonic()))
 
 
-@atexit.register
 def _at_exit() -> None:
     """A closing interpreter (a kernel shutting down) ends its jobs within SHUTDOWN_WAIT."""
     cancel_all(wait=SHUTDOWN_WAIT)
+
+
+# Before the worker pools close (concurrent.futures refuses new work from there on, and waits
+# for what runs): threading's own exit hooks run first, the last registered first.
+getattr(threading, "_register_atexit", atexit.register)(_at_exit)

@@ -29,21 +29,26 @@ def load_ipython_extension(ipython: Any) -> None:
     from .completion import p44_matcher, show_whole_paths
     from .export_magics import ExportMagics
     from .file_magics import FileMagics
+    from .job_magics import JobMagics
     from .magics import P44Magics
     from .session_magics import SessionMagics
 
     previous = ipython.magics_manager.registry.get("P44Magics")
     magics = P44Magics(shell=ipython, config=ipython.config)
-    if previous is not None:  # every session goes over to the new magics
+    if previous is not None:  # every session (and background job) goes over to the new magics
         magics.sessions, previous.sessions = previous.sessions, Sessions()
+        magics.background, magics.front_end = previous.background, previous.front_end
         if previous in ipython.configurables:
             ipython.configurables.remove(previous)
+        _unhook(ipython, previous)
     attach(magics.sessions)
     ipython.register_magics(magics)
     ipython.register_magics(SessionMagics(ipython, magics))
     ipython.register_magics(CacheMagics(ipython, magics))
     ipython.register_magics(FileMagics(ipython, magics))
     ipython.register_magics(ExportMagics(ipython, magics))
+    ipython.register_magics(JobMagics(ipython, magics))
+    _hook_jobs(ipython, magics)
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
     if help_cell not in ipython.input_transformers_cleanup:
@@ -52,3 +57,28 @@ def load_ipython_extension(ipython: Any) -> None:
     if completer is not None and p44_matcher not in completer.custom_matchers:
         completer.custom_matchers.append(p44_matcher)
     show_whole_paths()
+
+
+def _hook_jobs(ipython: Any, magics: Any) -> None:
+    """Finished background jobs are delivered before the next cell runs (on the main thread),
+    and a job shown as a cell's value is a live bar in a kernel."""
+    from ..jobs import P44Job
+    from .background import deliver_finished
+    from .job_display import show_job
+
+    def before_cell(*_: Any) -> None:
+        deliver_finished(magics)
+
+    magics.before_cell = before_cell
+    ipython.events.register("pre_run_cell", before_cell)
+    if getattr(ipython, "kernel", None) is not None:
+        ipython.display_formatter.ipython_display_formatter.for_type(P44Job, show_job)
+
+
+def _unhook(ipython: Any, previous: Any) -> None:
+    hook = getattr(previous, "before_cell", None)
+    if hook is not None:
+        try:
+            ipython.events.unregister("pre_run_cell", hook)
+        except ValueError:
+            pass

@@ -24,6 +24,7 @@ from ..http_files import is_several, parse_http
 from ..request import HttpRequest, parse_request, parse_request_line, substitute_request
 from ..sessions import DEFAULT, Sessions, check_name, masked_id
 from . import cells
+from .background import in_background, start_job
 from .cache_magics import cell_cache, provenance, replay_login, with_cache_age
 from .cells import LAST_EXCHANGE_NAME, Each
 from .config_traits import ConfigRefused, setting_traits
@@ -78,6 +79,8 @@ class P44Magics(ResultLines, Magics):
         self.login_form: Any = None  # the last form shown, for inspection
         self._file_variables: dict[str, dict[str, str]] = {}  # --env-file's, until the login
         self._applied: tuple[int, dict[str, Any]] | None = None  # (client, %config it has)
+        self.background: dict[int, Any] = {}  # job id → its cell (see .background)
+        self.front_end: bool | None = None  # a widget front end shows bars (found once)
 
     @property
     def client(self) -> P44Client | None:
@@ -184,6 +187,7 @@ class P44Magics(ResultLines, Magics):
     @argument("--tables", action="store_true", help="A tracking answer as linked tables.")
     @argument("--no-presets", action="store_true", help="Ignore the catalogue's row presets.")
     @argument("--polars", action="store_true", help="A polars DataFrame (p44_magic[polars]).")
+    @argument("--bg", action="store_true", help="Fetch in the background: NAME is a job at once.")
     @argument(
         "--each",
         metavar="NAME=VARIABLE",
@@ -255,6 +259,9 @@ class P44Magics(ResultLines, Magics):
         name = args.words[0] if args.words else None
         if name is not None:
             cells.check_result_name(name, self.shell.user_ns_hidden)
+        args.cell_name = name  # for --bg: the name its result is bound to later
+        if is_several(cell) and args.bg:
+            raise P44UsageError("--bg runs one request per cell; this cell holds several.")
         if is_several(cell):  # the file form: ###, @name, @var, < ./body.json
             blocks = parse_http(cell)
             last = run_blocks(self, blocks, args, cell_context(self, args.conn))
@@ -285,6 +292,8 @@ class P44Magics(ResultLines, Magics):
         if each is None:
             request = substitute_request(request, user_ns)
         self.sent += sent_requests(client.url_for, request, each, args, user_ns)
+        if args.bg and in_background(self):
+            return start_job(self, client, session, request, each, args), ""
         progress = (
             display_progress(self._shows_widgets(), pages=args.all_pages, each=bool(each))
             if self.progress

@@ -11,6 +11,7 @@ from typing import Any
 from ..bulk import EachResult, each_summary
 from ..errors import P44UsageError
 from ..export import save
+from ..jobs import P44Job
 from .text import summary
 
 
@@ -26,6 +27,8 @@ class ResultLines:
         """Bind ``name`` to the result (unless not ``bind``) and print its line, or give the
         result back when there is no name."""
         where = self._where(args.conn)
+        if isinstance(result, P44Job):
+            return self._started(name, result, where, bind)
         if isinstance(result, EachResult):
             return self._each_done(name, result, args.tables, origin + where, bind)
         if name is None:
@@ -35,6 +38,16 @@ class ResultLines:
         if bind:
             self.shell.user_ns[name] = result
         print(f"{name}: {summary(result)}{origin}{where}")
+        return None
+
+    def _started(self, name: str | None, job: P44Job, where: str, bind: bool) -> Any:
+        """``events: fetching in the background (job 3); %p44_jobs to follow it``."""
+        label = name or "the request"
+        print(f"{label}: fetching in the background (job {job.id}){where}; %p44_jobs to follow it")
+        if name is None:
+            return job
+        if bind:
+            self.shell.user_ns[name] = job
         return None
 
     def _where(self, conn: str | None) -> str:

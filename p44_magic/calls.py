@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-import httpx
 import pandas as pd
 
 from .answers import (
@@ -188,22 +187,24 @@ def pages(
     endpoint = find_endpoint(request.method, request.target)
     plan = PagePlan.of(session.url_for(request.target), None, endpoint and endpoint.paging)
 
-    def fetch(page: int) -> tuple[httpx.Response, Call]:
-        """A page's answer, and its own exchange: the call's is the last page read, not a
-        page sent with page 1 that turned out not to exist."""
+    def fetch(page: int) -> tuple[Any, Call]:
+        """A page's answer (or its error), and its own exchange: the call's becomes that of
+        the last page read, on the reading thread, never a page sent with page 1 that turned
+        out not to exist."""
         target = str(plan.base.copy_with(params=plan.query_for(page)))
         own = replace(call, exchange=None, attempts=0)  # the same stop, progress and notes
+        sent = replace(request, target=target)
         try:
-            sent = replace(request, target=target)
             return session.send(sent, own, idempotent=True, download=False), own
-        except P44Error:
-            call.exchange, call.attempts = own.exchange, own.attempts
-            raise
+        except P44Error as error:
+            return error, own
 
-    def decode(fetched: tuple[httpx.Response, Call]) -> Any:
-        response, own = fetched
+    def decode(fetched: tuple[Any, Call]) -> Any:
+        answer, own = fetched
         call.exchange, call.attempts = own.exchange, own.attempts
-        return _noted(call, decode_body(response, strict=True))
+        if isinstance(answer, P44Error):
+            raise answer
+        return _noted(call, decode_body(answer, strict=True))
 
     return all_pages(
         plan,

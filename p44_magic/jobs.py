@@ -93,14 +93,15 @@ class P44Job:
         try:
             value = self._run(self.call)
             if self._cancelled:  # it ended anyway (one request, or the last ones on the wire)
-                self._error = P44Interrupted(self._progress.done, self._progress.total, value)
+                self._error = self._interrupted(value)
             else:
                 self._value = value
         except P44Error as error:
-            self._error = error
+            cut = self._cancelled and not isinstance(error, P44Interrupted)
+            self._error = self._interrupted(None) if cut else error  # stopped at a wait
         except BaseException as error:  # noqa: BLE001 - kept for result(), never shown whole
             if self._cancelled:  # the interpreter closing refused its next request: no fault
-                self._error = P44Interrupted(self._progress.done, self._progress.total)
+                self._error = self._interrupted(None)
                 return
             self._error = P44Error(
                 f"The background job failed unexpectedly ({type(error).__name__}).",
@@ -111,6 +112,14 @@ class P44Job:
             self._ended = time.monotonic()
             self._finished.set()
             self._tell()
+
+    def _interrupted(self, partial: Any) -> P44Interrupted:
+        """The error of a job cancelled before its call said so itself (one request: 1 of 1
+        when it came back, 0 of 1 when it was stopped at a wait)."""
+        progress = self._progress
+        total = progress.total or 1
+        done = progress.done or (1 if partial is not None else 0)
+        return P44Interrupted(done, total, partial)
 
     def _on_each(self, done: int, total: int, rows: int, failures: int) -> None:
         self._set(JobProgress(done, total, rows, failures))

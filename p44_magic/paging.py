@@ -20,6 +20,7 @@ import msgspec
 from . import settings
 from .call_state import PagesCallback
 from .errors import P44Error, P44Interrupted, P44PagingError, P44UsageError
+from .pacing import StopSignal, stop_on
 from .workers import Workers
 
 DEFAULT_PAGE_SIZE = 100  # when a catalogued search is paged without a page size
@@ -127,12 +128,17 @@ def all_pages(
     try:
         with Workers(max_concurrency) as pool:
             early = _sent_with_page_one(plan, pool, fetch, max_concurrency, max_pages, page_limit)
-            first = reader.read(first_page, fetch(first_page))
+            first_sent = pool.submit(fetch, first_page)  # waited for as the others: interruptible
+            first = reader.read(first_page, pool.result_of(first_sent))
             info, total, size, last_page = _plan_from(plan, first, max_pages, page_limit)
             pages = range(first_page + 1, last_page + 1)
             if progress:
                 progress(1, len(pages) + 1, reader.rows)
-            ahead = {page: future for page, future in early.items() if page <= last_page}
+            for page, (_, stop) in early.items():
+                if page > last_page:
+                    stop.set()  # no such page: not sent, or its retries and waits end now
+            ahead = {page: future for page, (future, _) in early.items() if page <= last_page}
+            del early
             upcoming = iter(page for page in pages if page not in ahead)
             for page in pages:  # a few pages ahead of the reading, never all of them
                 while (
@@ -143,8 +149,8 @@ def all_pages(
                 if progress:
                     progress(len(reader.results), len(pages) + 1, reader.rows)
     except KeyboardInterrupt:
-        if not reader.results:
-            raise
+        if not reader.results:  # stopped before page 1 was read
+            raise P44Interrupted(0, 1, None) from None
         partial = _joined(info, reader)
         raise P44Interrupted(len(reader.results), len(pages) + 1, partial) from None
     joined = _joined(info, reader)
@@ -165,14 +171,26 @@ def _sent_with_page_one(
     max_concurrency: int,
     max_pages: int | None,
     page_limit: int,
-) -> dict[int, Future]:
+) -> dict[int, tuple[Future, StopSignal]]:
     """When the request names its page size, the next pages go out with page 1 (one round
-    trip less; at most ``max_concurrency - 1`` requests wasted when there is one page)."""
+    trip less; at most ``max_concurrency - 1`` requests wasted when there is one page), each
+    under a stop of its own, set once page 1 shows the page does not exist."""
     if not plan.size_named:
         return {}
     count = min(max_concurrency, max_pages or page_limit, page_limit) - 1
-    first = plan.first_page
-    return {page: pool.submit(fetch, page) for page in range(first + 1, first + 1 + count)}
+    sent = {}
+    for page in range(plan.first_page + 1, plan.first_page + 1 + count):
+        stop = StopSignal(pool.stop)
+        sent[page] = (pool.submit(_under(stop, fetch), page), stop)
+    return sent
+
+
+def _under(stop: StopSignal, work: Callable[[int], Any]) -> Callable[[int], Any]:
+    def run(page: int) -> Any:
+        with stop_on(stop):
+            return work(page)
+
+    return run
 
 
 def _plan_from(

@@ -172,8 +172,9 @@ def test_all_pages_keeps_each_page(cache_file):
             first = p44.frame("POST", path, json={}, all_pages=True, cache=True)
             sent = len(server.data_calls())
             again = p44.frame("POST", path, json={}, all_pages=True, cache=True)
-    # three pages, and pages 4-8 that went out with page 1 (the request names its page size)
-    assert sent == p44.max_concurrency and len(server.data_calls()) == sent
+    # three pages, and those of pages 4-8 that went out with page 1 before it said there
+    # are three (the request names its page size); the re-run sends nothing
+    assert 3 <= sent <= p44.max_concurrency and len(server.data_calls()) == sent
     assert list(again["id"]) == list(first["id"]) == list(range(30))
 
 

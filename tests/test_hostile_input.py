@@ -265,8 +265,8 @@ def test_a_huge_paginationinfo_total_is_refused_before_page_two():
         with pytest.raises(P44PagingError, match="more than max_pages") as caught:
             p44.frame("POST", search, json={}, all_pages=True)
         assert time.monotonic() - started < 5
-        # page 1 and the pages sent with it (the request names its page size), no more
-        assert len(server.data_calls()) == p44.max_concurrency
+        # page 1 and at most the pages sent with it (the request names its page size)
+        assert 1 <= len(server.data_calls()) <= p44.max_concurrency
         assert "--max-pages" in str(caught.value) and "P44Magics.max_pages" in str(caught.value)
         # --max-pages fetches the first pages of it, lazily scheduled
         before = len(server.data_calls())

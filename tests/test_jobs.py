@@ -138,3 +138,16 @@ def test_a_job_holds_no_credential():
         done = p44.start_each("GET", "/api/v4/x/{{n}}", [1, 2, 3], name="n")
         done.result(timeout=60)
         assert findings(done) == [] and findings(done.call) == []
+
+
+def test_a_job_cancelled_while_it_waits_is_cancelled_not_failed():
+    """Held at a 429's Retry-After when cancelled: the wait ends, the job says cancelled."""
+    with ScriptedServer(with_tokens(Reply(429, {}, headers={"Retry-After": "30"}))) as server:
+        with client_for(server) as p44:
+            job = p44.start("GET", "/api/v4/x")
+            while not server.data_calls():
+                job.wait(0.01)
+            job.cancel()
+            with pytest.raises(P44Interrupted):
+                job.result(timeout=10)
+    assert job.state == "cancelled" and job.error.total == 1

@@ -32,6 +32,7 @@ MIN_BYTES = 1 << 20  # below this the struct reader is as fast, and needs no pya
 BATCH_BYTES = 8 << 20  # records joined and parsed per batch: bounds the copy made for Arrow
 _BLOCK = 2 << 20  # Arrow's parse block (its unit of parallel work)
 _SLICES = msgspec.json.Decoder(list[msgspec.Raw])
+_INT64_LIMIT = 2.0**63  # a float column reaching it may hold a whole number beyond 64 bits
 
 
 class _GiveUp(Exception):
@@ -167,6 +168,7 @@ def _arrow_table(
     for batch in _batches(slices, size):
         table = pa_json.read_json(pa.BufferReader(batch), reading, options)
         del batch
+        table.validate(full=True)  # text that is not UTF-8: the general path says so
         tables.append(_checked(_flat(table), names, objects))
     del slices  # the slices point into the body: with them gone, it can go too
     body.release()
@@ -214,9 +216,26 @@ def _checked(table: Any, names: set[str], objects: tuple[str, ...]) -> Any:
     for column in table.columns:
         if pa.types.is_boolean(column.type) and column.null_count:
             raise _GiveUp  # null and missing differ there (None / NaN), and Arrow has only null
+        if pa.types.is_floating(column.type) and _reaches_int64_limit(column):
+            raise _GiveUp  # pandas keeps such a whole number as a Python int, Arrow rounds it
         if pa.types.is_list(column.type) and not _plain_objects(column):
             raise _GiveUp  # a list of objects Arrow cannot give back as it was written
     return table
+
+
+def _reaches_int64_limit(column: Any) -> bool:
+    import pyarrow.compute as pc
+
+    largest = pc.max(pc.abs(column)).as_py()
+    return largest is not None and largest >= _INT64_LIMIT
+
+
+def _as_written(kind: Any) -> bool:
+    """Arrow writes these back as JSON exactly as they were written: text, whole numbers,
+    true/false (not timestamps it inferred from text, not floats it may respell)."""
+    import pyarrow as pa
+
+    return pa.types.is_string(kind) or pa.types.is_int64(kind) or pa.types.is_boolean(kind)
 
 
 def _plain_objects(column: Any) -> bool:
@@ -231,8 +250,8 @@ def _plain_objects(column: Any) -> bool:
     items = pc.list_flatten(column)
     for index in range(kind.num_fields):
         field = kind.field(index)
-        if pa.types.is_nested(field.type) or pa.types.is_null(field.type):
-            return False
+        if not _as_written(field.type):
+            return False  # a timestamp Arrow inferred, a float it may respell: not exact
         if pc.struct_field(items, [index]).null_count:
             return False
     return True

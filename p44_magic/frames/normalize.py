@@ -19,7 +19,7 @@ from ..errors import P44UsageError, P44Warning
 from .arrow_route import json_frame
 from .body import Body, body_of
 from .columns import DEFAULT_TIMEZONE, MISSING, maybe_datetime
-from .polars_frames import check_frames, from_columns, result_frames
+from .polars_frames import check_frames, from_columns, json_text, result_frames
 from .records import PagedRows, records_to_frame
 from .rows import ABSENT, plain_walk
 from .uniform import MAX_NESTING
@@ -216,8 +216,12 @@ def with_meta(frame: Any, added: dict[str, list], parse_dates: bool) -> Any:
     """The frame with the parents' fields as columns after its own."""
     if not added:
         return frame
-    if not isinstance(frame, pd.DataFrame):  # polars
-        return frame.hstack(from_columns(added, parse_dates).get_columns())
+    if not isinstance(frame, pd.DataFrame):  # polars; a parent object is its JSON text
+        columns = from_columns(added, parse_dates) or from_columns(
+            {path: [json_text(value) for value in values] for path, values in added.items()},
+            parse_dates,
+        )
+        return frame.hstack(columns.get_columns())
     for path, column in added.items():
         frame[path] = maybe_datetime(
             pd.Series(column, index=frame.index, dtype=object), parse_dates

@@ -88,7 +88,7 @@ def _series(pl: Any, name: str, values: Any, parse_dates: bool) -> Any:
         return pl.Series(name, values, dtype=pl.Boolean)
     if kinds <= {int, float}:
         return _numbers(pl, name, values, kinds)
-    return pl.Series(name, [_text(v) for v in values], dtype=pl.String)
+    return pl.Series(name, [json_text(v) for v in values], dtype=pl.String)
 
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -98,7 +98,7 @@ def _numbers(pl: Any, name: str, values: list, kinds: set[type]) -> Any:
     """Int64, or Float64 when floats are among them; an integer beyond 64 bits keeps the
     column as text (pandas keeps such a column as Python objects)."""
     if any(type(v) is int and not _INT64[0] <= v <= _INT64[1] for v in values):
-        return pl.Series(name, [_text(v) for v in values], dtype=pl.String)
+        return pl.Series(name, [json_text(v) for v in values], dtype=pl.String)
     return pl.Series(name, values, dtype=pl.Int64 if kinds == {int} else pl.Float64, strict=False)
 
 
@@ -111,7 +111,7 @@ def _without_nan(values: list) -> tuple[list, set[type]]:
     return values, kinds
 
 
-def _text(value: Any) -> str | None:
+def json_text(value: Any) -> str | None:
     """A value of a mixed column as text: strings as they are, the rest as JSON."""
     if value is None or isinstance(value, str):
         return value
@@ -127,12 +127,12 @@ def _lists(pl: Any, name: str, values: list, kinds: set[type]) -> Any:
         if len(items) == 1 and items <= set(_SCALARS):
             inner = {str: pl.String, int: pl.Int64, float: pl.Float64, bool: pl.Boolean}
             try:
-                return pl.Series(name, values, dtype=pl.List(inner[items.pop()]))
+                return pl.Series(name, values, dtype=pl.List(inner[next(iter(items))]))
             except (OverflowError, TypeError, ValueError):
                 pass
         if not items:
             return pl.Series(name, values, dtype=pl.List(pl.Null))
-    return pl.Series(name, [_text(v) for v in values], dtype=pl.String)
+    return pl.Series(name, [json_text(v) for v in values], dtype=pl.String)
 
 
 def _list_texts(pl: Any, column: Any) -> Any:
@@ -218,7 +218,7 @@ def from_pandas(frame: pd.DataFrame) -> Any:
             values = [None if isinstance(v, float) and v != v else v for v in column.tolist()]
             built = _series(pl, label, values, parse_dates=False)
             series.append(
-                built if built is not None else pl.Series(label, [_text(v) for v in values])
+                built if built is not None else pl.Series(label, [json_text(v) for v in values])
             )
     return pl.DataFrame({column.name: column for column in series})
 

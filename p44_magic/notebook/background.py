@@ -19,6 +19,7 @@ from ..call_state import Call, Progress
 from ..errors import P44Error, P44Interrupted
 from ..frames import as_frames, tracking_tables
 from ..jobs import P44Job
+from ..request import placeholder_names
 from . import cells
 from .cache_magics import cell_cache, provenance
 from .cells import LAST_EXCHANGE_NAME
@@ -45,7 +46,9 @@ def start_job(owner: Any, client: Any, session: str, request: Any, each: Any, ar
     name = getattr(args, "cell_name", None)
     entry = BackgroundCell(name, args, session, each is not None)
     wanted = cells.wanted_of(args, owner.parse_dates)
-    namespace = dict(owner.shell.user_ns)  # the values as the cell started: the job reads no later
+    user_ns = owner.shell.user_ns
+    used = placeholder_names(request)  # the values as the cell started, and only those
+    namespace = {name: user_ns[name] for name in used if name in user_ns}
     shaping = (owner.parse_dates, owner.timezone, "polars" if args.polars else owner.frames)
     call = Call(Progress(), cache=cell_cache(args, client))
 
@@ -63,15 +66,14 @@ def start_job(owner: Any, client: Any, session: str, request: Any, each: Any, ar
             label=args.each,
             call=job_call,
         )
-        entry.each_result = cells.each_joined(entry.result.value, args.tables, *shaping)
-        return entry.each_result.frame
+        entry.each_result = entry.result.value  # its failures, even when every value failed
+        return cells.each_joined(entry.each_result, args.tables, *shaping).frame
 
     what = "pages" if args.all_pages and each is None else "requests"
     job = P44Job(run, call, name=name, session=session, what=what)
     entry.job = job
     owner.background[job.id] = entry
-    client.jobs.append(job)  # logging out (closing the client) cancels it
-    job.start()
+    client._started(job)  # kept with the client: logging out (closing it) cancels the job
     if getattr(owner.shell, "kernel", None) is not None:
         from .job_display import JobBar
 
@@ -138,10 +140,13 @@ def delivered(owner: Any, entry: BackgroundCell) -> str | None:
     if entry.each_result is not None:
         user_ns[FAILURES_NAME] = entry.each_result.failures
     error = job.error
-    if error is not None:
-        return _failed_line(user_ns, entry, error)
-    print(_done_line(owner, entry))
-    return None
+    try:
+        if error is not None:
+            return _failed_line(user_ns, entry, error)
+        print(_done_line(owner, entry))
+        return None
+    finally:  # a job's memory is its rows: not the parsed answer nor the per-value answers
+        entry.result = entry.each_result = None
 
 
 def _failed_line(user_ns: dict, entry: BackgroundCell, error: P44Error) -> str:

@@ -3,6 +3,7 @@ jobs of ``%%p44 NAME --bg`` (see :mod:`.background`)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pandas as pd
@@ -64,11 +65,17 @@ class JobMagics(OwnedMagics):
         entry = self._shortly(lambda: find_job(self.owner, line))
         job = entry.job
         with DeferredInterrupt() as interrupt:
-            while not job.wait(WAKE_EVERY):
-                if interrupt.requested:
-                    job.cancel()
-                    job.wait(self.owner.timeout)
-                    break
+            while not job.wait(WAKE_EVERY) and not interrupt.requested:
+                pass
+        if interrupt.requested and not job.done():
+            job.cancel()  # a second interrupt ends this wait as interrupts do
+            if not job.wait(self.owner.timeout):
+                print(
+                    f"job {job.id}: still cancelling (a request on the wire); it is delivered "
+                    "at the next cell once it ends.",
+                    file=sys.stderr,
+                )
+                return
         failed = delivered(self.owner, entry)
         if failed is None and job.error is not None:  # delivered before, by the next cell
             failed = f"job {job.id} ended: {job.error.message.splitlines()[0]}"

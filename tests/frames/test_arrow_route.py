@@ -124,3 +124,16 @@ def test_a_large_answer_fetched_takes_the_route_and_is_not_kept(events):
     assert exchange.truncated and len(exchange.content) == 64 * 1024
     large = [trace for trace in alive.traces if trace.size >= len(raw)]
     assert large == [], "the answer's bytes outlived its frame"
+
+
+def test_text_that_is_not_utf8_is_given_up(events):
+    raw = json.dumps(events).encode().replace(b"Chicago", b"Chic\xffgo", 1)  # not the first
+    assert native(raw) is None
+
+
+def test_a_whole_number_beyond_64_bits_in_a_float_column_is_given_up(events):
+    answer = copy.deepcopy(events)
+    answer[9]["stop"]["location"]["coordinates"]["latitude"] = 123456789012345678901234567890
+    raw = json.dumps(answer).encode()
+    assert native(raw) is None
+    pd.testing.assert_frame_equal(json_frame(raw), to_frame(answer), check_exact=True)

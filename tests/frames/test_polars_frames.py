@@ -207,3 +207,21 @@ def test_lists_of_objects_with_a_missing_field_keep_their_text():
     assert json.loads(ours["identifiers"][5]) == [{"type": "BILL_OF_LADING"}]
     assert json.loads(ours["identifiers"][6]) == [{"type": "X", "value": None}]
     same_content(ours, to_frame(records))
+
+
+def test_lists_of_objects_keep_their_timestamps_and_numbers_as_written():
+    records = make_records(3_000)
+    for record in records:
+        record["stops"] = [{"arrival": "2024-01-01T10:00:00+02:00", "n": 1, "x": 1.0}]
+    ours = json_frame(json.dumps(records).encode(), True, "polars")
+    assert json.loads(ours["stops"][0]) == [
+        {"arrival": "2024-01-01T10:00:00+02:00", "n": 1, "x": 1.0}
+    ]
+    assert "+02:00" in ours["stops"][0]
+
+
+def test_a_list_of_huge_integers_and_a_parent_object_as_meta():
+    assert json.loads(to_frame([{"a": [2**70]}], frames="polars")["a"][0]) == [2**70]
+    answer = {"s": {"id": {"x": 1}}, "events": [{"a": 1}]}
+    ours = to_frame(answer, record_path="events", meta="s.id", frames="polars")
+    assert json.loads(ours["s.id"][0]) == {"x": 1}

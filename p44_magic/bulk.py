@@ -65,7 +65,7 @@ class EachResult:
     name: str
     values: list[Any]
     frame: Any = None
-    failures: Any = field(default_factory=pd.DataFrame)  # a polars frame with frames="polars"
+    failures: pd.DataFrame = field(default_factory=pd.DataFrame)  # polars with frames="polars"
     answers: dict[Any, Any] = field(default_factory=dict)
     failure_kinds: list[str] = field(default_factory=list)  # "HTTP 404", "timeout", …
 

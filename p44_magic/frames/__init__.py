@@ -14,7 +14,7 @@ from .normalize import (
     page_collector,
     to_frame,
 )
-from .polars_frames import as_frames, from_pandas, is_frame, polars_module, result_frames
+from .polars_frames import as_frames, from_pandas, polars_module, result_frames
 from .records import records_to_frame
 from .rows import Rows, name_taken, plain_rows
 from .tracking import TrackingTables, joined_tables, tracking_tables
@@ -28,7 +28,6 @@ __all__ = [
     "Rows",
     "as_frames",
     "from_pandas",
-    "is_frame",
     "polars_module",
     "result_frames",
     "TrackingTables",

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..gc_pause import gc_paused
 from .body import Body, body_of
-from .columns import ISO_8601, build_frame, list_as_datetimes
+from .columns import build_frame, iso_text, list_as_datetimes, parse_iso, sample_step
 from .polars_frames import from_columns
 from .uniform import Shape, column_names, first_record, frame_from_json, leaf_reader, shape_of
 
@@ -267,20 +267,13 @@ def _object_columns(raw: bytes, shape: Shape, objects: tuple[str, ...]) -> dict[
 
 
 def _as_datetimes(values: Any) -> Any:
-    """A text column of ISO 8601 timestamps → UTC datetimes (the rule of the other paths:
-    the first value and a sample must look like one); anything else unchanged."""
+    """A text column of ISO 8601 timestamps → UTC datetimes, by the rule of the other paths
+    (:func:`.columns.iso_text`); anything else unchanged."""
     if isinstance(values, list):
         return list_as_datetimes(values)  # a column read by msgspec
     if values.dtype != "str":
         return values
     present = values.dropna()
-    if present.empty or not ISO_8601.match(present.iloc[0]):
-        return values
-    step = max(1, len(values) // 64)
-    for value in values.iloc[::step]:
-        if isinstance(value, str) and not ISO_8601.match(value):
-            return values
-    try:
-        return pd.to_datetime(values, utc=True, format="ISO8601")
-    except (ValueError, TypeError):
-        return values
+    head = present.iloc[0] if len(present) else None
+    sampled = (v for v in values.iloc[:: sample_step(len(values))] if isinstance(v, str))
+    return parse_iso(values) if iso_text(head, sampled) else values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -34,13 +35,25 @@ def build_frame(
 def list_as_datetimes(values: list[Any]) -> Any:
     """ISO 8601 strings → UTC-aware datetimes; any other column is returned unchanged."""
     head = next((v for v in values if v is not None and v is not MISSING), None)
+    sampled = (v for v in values[:: sample_step(len(values))] if v is not None and v is not MISSING)
+    return parse_iso(values) if iso_text(head, sampled) else values
+
+
+def sample_step(length: int) -> int:
+    """Every how many values a column is sampled before it is parsed as timestamps."""
+    return max(1, length // 64)
+
+
+def iso_text(head: Any, sampled: Iterable[Any]) -> bool:
+    """The rule every path (lists, Arrow text, polars) decides timestamp columns by: the first
+    present value and every sampled present value are ISO 8601 text."""
     if not isinstance(head, str) or not ISO_8601.match(head):
-        return values
-    step = max(1, len(values) // 64)
-    for value in values[::step]:
-        if value is not None and value is not MISSING:
-            if not isinstance(value, str) or not ISO_8601.match(value):
-                return values
+        return False
+    return all(isinstance(value, str) and ISO_8601.match(value) for value in sampled)
+
+
+def parse_iso(values: Any) -> Any:
+    """The values as UTC datetimes, or unchanged when pandas cannot read them all."""
     try:
         return pd.to_datetime(values, utc=True, format="ISO8601")
     except (ValueError, TypeError):

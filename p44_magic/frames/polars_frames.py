@@ -26,7 +26,7 @@ import msgspec
 import pandas as pd
 
 from ..errors import P44UsageError
-from .columns import ISO_8601, in_timezone, list_as_datetimes
+from .columns import in_timezone, iso_text, list_as_datetimes, sample_step
 
 FRAMES = ("pandas", "polars")
 _NONE = type(None)
@@ -45,7 +45,9 @@ def polars_module() -> Any:
 
 
 def check_frames(value: Any) -> str:
-    """``"pandas"`` or ``"polars"`` (anything else is a usage error); polars must import."""
+    """``"pandas"`` or ``"polars"`` (anything else is a usage error); polars must import.
+    (The ``frames`` setting has its own check in :mod:`p44_magic.settings`, which this layer
+    cannot import: settings → auth → answers → frames.)"""
     if value not in FRAMES:
         raise P44UsageError(f'frames must be "pandas" or "polars", not {value!r}.')
     if value == "polars":
@@ -155,10 +157,8 @@ def _text_dates(pl: Any, column: Any, values: list | None = None) -> Any:
     """A text column of ISO 8601 timestamps as UTC datetimes (the pandas path's rule decides
     which columns; polars parses, pandas when polars cannot)."""
     present = column.drop_nulls()
-    if not len(present) or not ISO_8601.match(present[0]):
-        return column
-    step = max(1, len(column) // 64)
-    if any(not ISO_8601.match(v) for v in column.gather_every(step).drop_nulls()):
+    head = present[0] if len(present) else None
+    if not iso_text(head, column.gather_every(sample_step(len(column))).drop_nulls()):
         return column
     try:
         parsed = column.str.to_datetime(_format_of(present[0]), time_unit="us", strict=True)
@@ -255,8 +255,3 @@ def result_frames(value: Any, frames: str | None, timezone: str | None) -> Any:
 def is_polars(value: Any) -> bool:
     kind = type(value)
     return kind.__name__ == "DataFrame" and kind.__module__.startswith("polars")
-
-
-def is_frame(value: Any) -> bool:
-    """A pandas or a polars DataFrame (polars is not imported for the question)."""
-    return isinstance(value, pd.DataFrame) or is_polars(value)

@@ -102,7 +102,7 @@ def in_background(owner: Any) -> bool:
 
         probe = JobBar(None)  # a bar with no job yet: does a front end render it?
         owner.front_end = front_end_shows(shell, probe)
-        probe.close("" if owner.front_end else FOREGROUND_NOTE)
+        probe.close("")  # its question is answered; the note, if any, is printed below
     if not owner.front_end:
         print(FOREGROUND_NOTE, file=sys.stderr)
     return bool(owner.front_end)
